@@ -1,0 +1,1 @@
+"""kg web server (SPARQL endpoint and graph browser)."""
