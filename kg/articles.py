@@ -70,6 +70,8 @@ _MARKUP_PASSES = tuple(
 _FOLDABLE = re.compile(
     r"[^\x00-\x7f\u00b7\u2014\u2018-\u201d\u3001\u3002\u3008-\u3011\u3014-\u301b\u4e00-\u9fff]"
 )
+# Spaces next to a Chinese character ("9 月 10 日", "CEO 周受资") carry no meaning: dropped.
+_CJK_SPACE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]+|[ \t]+(?=[\u3000-\u303f\u4e00-\u9fff])")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
@@ -220,6 +222,7 @@ def _article(
         stripped, offsets = _rewrite(stripped, offsets, pattern)
     stripped, offsets = _rewrite(stripped, offsets, _ENTITY, _unescape)
     text, text_offsets = _fold(stripped, offsets)
+    text, text_offsets = _rewrite(text, text_offsets, _CJK_SPACE)
     return Article(
         id=id, title=title or _fallback_title(body[:end], stripped, offsets), body=body, text=text,
         offsets=[*text_offsets, len(body)], date=date, source=source, site=site, path=path,

@@ -1,0 +1,264 @@
+"""Extraction: article text → typed facts with qualifiers and provenance.
+
+The pipeline (one module a stage): ``sentences`` splits the analysed text,
+``mentions`` finds people, organisations, products, titles, dates and
+references, ``rules`` matches the declarative relation patterns over each
+sentence's mention skeleton, ``resolve`` names each entity once per article.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kg.extract.lexicon import Lexicon, load
+from kg.extract.mentions import (
+    KIND_OF_TYPE,
+    OREF,
+    ORG,
+    PER,
+    PRD,
+    PREF,
+    ROLE,
+    Mention,
+    article_dates,
+    discover,
+    tag,
+)
+from kg.extract.resolve import resolve_entities
+from kg.extract.rules import SIGNATURES, Rule, load_rules, skeleton, slot_items
+from kg.extract.sentences import Sentence, split_sentences
+from kg.model import Article, Extraction, Fact
+
+__all__ = ["extract"]
+
+DENIAL = re.compile(r"否认|不实|辟谣|并未|没有(?:加入|离职|收购|投资)|谣言")
+HEDGE = re.compile(r"(?:^|[,;:])(?:据|有消息|市场|外界|业内)?传(?![媒统播输感承奇说])|传闻|据传|传出|拟|"
+                   r"或将|或于|计划|有望|可能|考虑|洽谈|谈判|意向|据悉将|或许|预计将")
+ROLE_RELATIONS = frozenset({"joined", "holds_position", "left", "formerly_at", "succeeded"})
+UNDATED = frozenset({"formerly_at"})
+HEDGE_FACTOR = 0.5
+NESTED_RULE = "subunit.nested-name"
+FOUNDER = re.compile("创始人|创办人|缔造者")
+
+
+@dataclass
+class _Context:
+    """What the article has been talking about, for references and subject-less clauses."""
+
+    last: dict[str, Mention] = field(default_factory=dict)  # type → most recent mention
+    subject: dict[str, Mention] = field(default_factory=dict)  # type → most recent fact subject
+    topic: Mention | None = None  # first person of the latest sentence that names one
+
+
+def extract(article: Article, lexicon: Lexicon | None = None,
+            rules: tuple[Rule, ...] | None = None) -> Extraction:
+    """Extract the facts and entities one article states."""
+    lex = lexicon or load()
+    rules = rules if rules is not None else load_rules()
+    text = article.text
+    names = discover(text, lex)
+    dates = article_dates(text, article.date)
+    context = _Context()
+    facts: list[tuple[Fact, Mention, Mention]] = []
+    mentions: list[Mention] = []
+    for sentence in split_sentences(text):
+        found = tag(text, sentence.start, sentence.end, names, lex, dates)
+        _resolve_references(found, context)
+        mentions.extend(m for m in found if m.type in (PER, ORG, PRD))
+        facts.extend(_apply_rules(article, sentence, found, rules, context))
+        facts.extend(_nested_units(article, sentence, found))
+        for m in found:
+            if m.type in (PER, ORG, PRD):
+                context.last[m.type] = m
+        context.topic = next((m for m in found if _entity_type(m) == PER), context.topic)
+    entities, display = resolve_entities(mentions)
+    return Extraction(article, _finish(facts, display), entities)
+
+
+def _resolve_references(found: list[Mention], context: _Context) -> None:
+    """Point 他/她, 该公司/公司 and 后者 at their antecedents.
+
+    他/她: the first person named earlier in the sentence, else the first person
+    of the latest sentence that names one; 该公司/公司: the latest organisation;
+    后者: the latest entity of any kind.
+    """
+    last = dict(context.last)
+    first_person: Mention | None = None
+    for m in found:
+        if m.type in (PER, ORG, PRD):
+            last[m.type] = m
+            if m.type == PER and first_person is None:
+                first_person = m
+        elif m.type in (PREF, OREF):
+            if m.type == PREF:
+                antecedent = first_person or context.topic
+            elif m.text == "后者":
+                antecedent = max(last.values(), key=lambda x: x.start, default=None)
+            else:
+                antecedent = last.get(ORG)
+            if antecedent is not None:
+                m.key, m.parent = antecedent.key, antecedent.type
+
+
+def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rules: tuple[Rule, ...],
+                 context: _Context) -> list[tuple[Fact, Mention, Mention]]:
+    skel, owners = skeleton(article.text, sentence.start, sentence.end, found)
+    if DENIAL.search(skel):
+        return []
+    hedged = bool(HEDGE.search(skel))
+    evidence_start, evidence_end = article.body_span(sentence.start, sentence.end)
+    evidence = article.body[evidence_start:evidence_end]
+    out: list[tuple[Fact, Mention, Mention]] = []
+    for rule in rules:
+        for match in rule.regex.finditer(skel):
+            subjects = _subjects(rule, match, owners, found, context, out)
+            objects = slot_items(owners, match.span("o"), "o" in rule.paired) if "o" in rule.regex.groupindex \
+                else []
+            pairs = _pairs(rule, subjects, objects)
+            role_m = owners[match.start("role")] if "role" in rule.regex.groupindex else None
+            date_m = owners[match.start("date")] if "date" in rule.regex.groupindex else None
+            for (s, s_role), (o, o_role) in pairs:
+                relation = rule.relation
+                role = o_role or role_m or s_role or (_role_after(owners, match.end("o"))
+                                                      if relation in ROLE_RELATIONS and objects else None)
+                if relation == "holds_position" and role is not None and role.text != role.key:
+                    relation = "formerly_at"  # 前CEO, 原总裁
+                s_type, o_type = _entity_type(s), _entity_type(o)
+                if s_type is None or o_type is None or s.key == o.key:
+                    continue
+                subject_types, object_types = SIGNATURES[relation]
+                if s_type not in subject_types or o_type not in object_types:
+                    continue
+                date = None if relation in UNDATED else (
+                    date_m.key if date_m else _date_before(owners, match.start()))
+                fact = Fact(
+                    doc=article.id, subject=s.key, subject_type=KIND_OF_TYPE[s_type], predicate=relation,
+                    object=o.key, object_type=KIND_OF_TYPE[o_type], evidence=evidence,
+                    start=evidence_start, end=evidence_end, rule=rule.id,
+                    confidence=round(rule.confidence * (HEDGE_FACTOR if hedged else 1.0), 3),
+                    role=role.key if role is not None and relation in ROLE_RELATIONS else None, date=date,
+                )
+                out.append((fact, s, o))
+                context.subject[s_type] = s
+    return out
+
+
+def _nested_units(article: Article, sentence: Sentence, found: list[Mention]
+                  ) -> list[tuple[Fact, Mention, Mention]]:
+    """A unit named after its parent (北辰集团智能驾驶事业部) is a sub-unit of it."""
+    out = []
+    start, end = article.body_span(sentence.start, sentence.end)
+    for m in found:
+        if m.type == ORG and m.parent:
+            parent = Mention(m.start, m.start, ORG, m.parent, m.parent)
+            out.append((Fact(doc=article.id, subject=m.key, subject_type="Organization", predicate="subunit_of",
+                             object=m.parent, object_type="Organization", evidence=article.body[start:end],
+                             start=start, end=end, rule=NESTED_RULE, confidence=0.7), m, parent))
+    return out
+
+
+def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], found: list[Mention],
+              context: _Context, so_far: list) -> list[tuple[Mention, Mention | None]]:
+    if match.group("s") is not None and match.group("s") != "":
+        return slot_items(owners, match.span("s"), "s" in rule.paired)
+    if not rule.zero_subject:
+        return []
+    wanted = SIGNATURES[rule.relation][0]
+    for _, s, _ in reversed(so_far):  # the subject of this sentence's previous clause
+        if _entity_type(s) in wanted:
+            return [(s, None)]
+    start = match.start()
+    before = [m for m in found if _entity_type(m) in wanted and m.start < (owners[start].start if
+                                                                            owners[start] else 10**9)]
+    candidates = [m for m in before if _offset_in(m, owners) < start]
+    if candidates:
+        return [(candidates[0], None)]
+    for kind in (PER, ORG, PRD):
+        if kind in wanted and context.subject.get(kind):
+            return [(context.subject[kind], None)]
+    return []
+
+
+def _offset_in(m: Mention, owners: list[Mention | None]) -> int:
+    return next((i for i, o in enumerate(owners) if o is m), 10**9)
+
+
+def _pairs(rule: Rule, subjects: list, objects: list) -> list:
+    if rule.pairwise:
+        return [(a, b) for i, a in enumerate(subjects) for b in subjects[i + 1:]]
+    if rule.swap:
+        return [(o, s) for s in subjects for o in objects]
+    return [(s, o) for s in subjects for o in objects]
+
+
+def _entity_type(m: Mention) -> str | None:
+    if m.type in (PER, ORG, PRD):
+        return m.type
+    if m.type in (PREF, OREF) and m.parent in (PER, ORG, PRD):
+        return m.parent
+    return None
+
+
+def _role_after(owners: list[Mention | None], end: int) -> Mention | None:
+    """A title right after the object (出任阿里集团副总裁), optionally after 的."""
+    for i in (end, end + 1):
+        if i < len(owners) and owners[i] is not None and owners[i].type == ROLE:
+            return owners[i]
+        if i < len(owners) and owners[i] is not None:
+            return None
+    return None
+
+
+def _date_before(owners: list[Mention | None], start: int) -> str | None:
+    """The closest date before the match in the same sentence."""
+    for i in range(start - 1, -1, -1):
+        m = owners[i]
+        if m is not None and m.type == "DATE":
+            return m.key
+    return None
+
+
+def _finish(found: list[tuple[Fact, Mention, Mention]], display: dict[str, str]) -> list[Fact]:
+    """Name entities as the article does, drop duplicates (the most confident fact wins)."""
+    best: dict[tuple[str, str, str], Fact] = {}
+    for fact, _, _ in found:
+        fact.subject = display.get(fact.subject, fact.subject)
+        fact.object = display.get(fact.object, fact.object)
+        key = (fact.subject, fact.predicate, fact.object)
+        if fact.subject == fact.object:
+            continue
+        old = best.get(key)
+        if old is None or fact.confidence > old.confidence or (
+                fact.confidence == old.confidence and not old.role and fact.role):
+            if old is not None:
+                fact.role = fact.role or old.role
+                fact.date = fact.date or old.date
+            best[key] = fact
+        else:
+            old.role = old.role or fact.role
+            old.date = old.date or fact.date
+    facts = list(best.values())
+    for fact in facts:  # 加入X,出任X副总裁: the position's title and date qualify the joining too
+        twin = best.get((fact.subject, "holds_position", fact.object))
+        if fact.predicate == "joined" and twin is not None:
+            fact.role = fact.role or twin.role
+            fact.date = fact.date or twin.date
+    for fact in list(facts):
+        derived = _derived(fact)
+        if derived and (fact.subject, derived, fact.object) not in best:
+            extra = Fact(**{**fact.__dict__, "predicate": derived, "rule": f"{fact.rule}+{derived}"})
+            if derived == "founded":
+                extra.role = None
+            best[(fact.subject, derived, fact.object)] = extra
+            facts.append(extra)
+    return facts
+
+
+def _derived(fact: Fact) -> str | None:
+    """What a fact implies: joining with a title states the new position; a founder title, the founding."""
+    if fact.predicate == "joined" and fact.role:
+        return "holds_position"
+    if fact.predicate in ("holds_position", "formerly_at") and fact.role and FOUNDER.search(fact.role):
+        return "founded"
+    return None

@@ -1,0 +1,116 @@
+"""Curated word lists the recogniser relies on (``kg/extract/data/``).
+
+Each file starts with ``#`` comments that say what it holds and where the
+list comes from. The lexicon is loaded once per process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from kg.model import ORGANIZATION, PRODUCT
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _lines(name: str) -> list[str]:
+    """Non-empty, non-comment lines of a data file (missing file → none)."""
+    path = DATA / name
+    if not path.exists():
+        return []
+    lines = (line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _words(name: str) -> frozenset[str]:
+    return frozenset(line.split("\t")[0].strip() for line in _lines(name))
+
+
+@dataclass
+class Gazetteer:
+    """Longest-match lookup of known names: surface → (type, canonical name)."""
+
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    lengths: dict[str, list[int]] = field(default_factory=dict)  # first char → lengths, longest first
+
+    def add(self, surface: str, kind: str, canonical: str) -> None:
+        """Register a surface form (first registration of a surface wins)."""
+        if len(surface) < 2 or surface in self.names:
+            return
+        self.names[surface] = (kind, canonical)
+        key = surface[0].lower()
+        lengths = self.lengths.setdefault(key, [])
+        if len(surface) not in lengths:
+            lengths.append(len(surface))
+            lengths.sort(reverse=True)
+
+    def copy(self) -> Gazetteer:
+        """An independent copy, to extend with one article's names."""
+        return Gazetteer(dict(self.names), {k: list(v) for k, v in self.lengths.items()})
+
+    def match(self, text: str, pos: int) -> str | None:
+        """The longest known surface starting at ``pos`` (Latin names need word boundaries)."""
+        for length in self.lengths.get(text[pos].lower(), ()):
+            surface = text[pos:pos + length]
+            if len(surface) == length and surface in self.names:
+                if surface[-1].isascii() and surface[-1].isalnum() and pos + length < len(text) \
+                        and text[pos + length].isascii() and text[pos + length].isalnum():
+                    continue
+                if surface[0].isascii() and pos and text[pos - 1].isascii() and text[pos - 1].isalnum():
+                    continue
+                return surface
+        return None
+
+
+@dataclass(eq=False)
+class Lexicon:
+    """All word lists, loaded from ``kg/extract/data``."""
+
+    gazetteer: Gazetteer
+    risky: dict[str, str]  # short alias that is also a common word → canonical
+    owners: dict[str, str]  # product → owning organisation
+    surnames: frozenset[str]
+    ambiguous_surnames: frozenset[str]
+    titles: frozenset[str]
+    title_modifiers: frozenset[str]
+    places: frozenset[str]
+    common_words: frozenset[str]
+
+
+@cache
+def load() -> Lexicon:
+    """Load the lexicon (cached for the life of the process)."""
+    gazetteer = Gazetteer()
+    for line in _lines("organizations.tsv"):
+        canonical, _, aliases = line.partition("\t")
+        canonical = canonical.strip()
+        gazetteer.add(canonical, ORGANIZATION, canonical)
+        for alias in filter(None, (a.strip() for a in aliases.split("|"))):
+            gazetteer.add(alias, ORGANIZATION, canonical)
+    owners: dict[str, str] = {}
+    for line in _lines("products.tsv"):
+        name, owner, aliases = (line.split("\t") + ["", ""])[:3]
+        name = name.strip()
+        gazetteer.add(name, PRODUCT, name)
+        for alias in filter(None, (a.strip() for a in aliases.split("|"))):
+            gazetteer.add(alias, PRODUCT, name)
+        if owner.strip():
+            owners[name] = owner.strip()
+    risky = {}
+    for line in _lines("risky_aliases.tsv"):
+        alias, _, canonical = line.partition("\t")
+        risky[alias.strip()] = canonical.strip()
+        gazetteer.names.pop(alias.strip(), None)
+    return Lexicon(
+        gazetteer=gazetteer,
+        risky=risky,
+        owners=owners,
+        surnames=_words("surnames.txt"),
+        ambiguous_surnames=_words("surnames_ambiguous.txt"),
+        titles=_words("titles.txt"),
+        title_modifiers=_words("title_modifiers.txt"),
+        places=_words("places.txt"),
+        common_words=_words("common_words.txt"),
+    )

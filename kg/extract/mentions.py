@@ -1,0 +1,370 @@
+"""Entity, role, date and reference mentions in an article's analysed text.
+
+Recognition runs in two passes over the article:
+
+1. *discover* names the lexicon does not know, each confirmed by its context:
+   organisations by suffix (…集团, …事业部, …大学) with their modifiers and
+   parent (阿里云智能集团无影事业部 → parent 阿里云智能集团), person names
+   from the surname list plus a title before or a cue after (表示, 出任 …),
+   transliterated names with a middle dot, names in parentheses
+   (陈航（花名：无招）), Latin names after 厂商/公司, products after
+   旗下…应用/产品 or in quotes after a product cue;
+2. *tag* every occurrence of every known name (lexicon plus what pass 1
+   found) by longest match, then job titles, dates and references
+   (他/她, 该公司, 公司, 后者).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from kg.extract import cues as W
+from kg.extract.dates import find_dates
+from kg.extract.lexicon import Gazetteer, Lexicon
+from kg.model import ORGANIZATION, PERSON, PRODUCT
+
+PER, ORG, PRD, ROLE, DATE, PREF, OREF = "PER", "ORG", "PRD", "ROLE", "DATE", "PREF", "OREF"
+TYPE_OF_KIND = {PERSON: PER, ORGANIZATION: ORG, PRODUCT: PRD}
+KIND_OF_TYPE = {v: k for k, v in TYPE_OF_KIND.items()}
+
+HAN = "\u4e00-\u9fff"
+
+
+@dataclass
+class Mention:
+    """A typed span of ``article.text``.
+
+    ``key`` is the canonical entity name (entities), the ISO value (dates) or
+    the role as worded (roles); ``parent`` names the organisation a nested unit
+    name starts with.
+    """
+
+    start: int
+    end: int
+    type: str
+    text: str
+    key: str
+    parent: str | None = None
+
+
+@dataclass
+class Names:
+    """What pass 1 learnt about one article: surfaces, aliases and parents."""
+
+    gazetteer: Gazetteer
+    parents: dict[str, str]  # unit canonical → parent canonical
+
+
+# ---------------------------------------------------------------- pass 1
+
+_LATIN = r"[A-Za-z][A-Za-z0-9&.\-]*(?: [A-Z][A-Za-z0-9&.\-]*)*"
+_ORG_SUFFIX = re.compile("|".join(sorted(map(re.escape, W.ORG_SUFFIXES), key=len, reverse=True)))
+_DOTTED = re.compile(rf"[{HAN}]{{1,12}}(?:[·・•‧∙][{HAN}]{{1,10}})+")
+_PAREN = re.compile(r"\(([^()]{1,40})\)")
+_LATIN_AFTER_CUE = re.compile(rf"(?:{'|'.join(W.LATIN_ORG_CUES)})({_LATIN})")
+_PRODUCT_AFTER_CUE = re.compile(
+    rf"(?:{'|'.join(W.PRODUCT_CUES)})[“\"「]?([A-Za-z0-9{HAN}][A-Za-z0-9{HAN} ]{{0,11}}?)[”\"」]?"
+    rf"(?={'|'.join(W.PRODUCT_RIGHT_STOPS)}|[,。;:、()]|$)"
+)
+_PRODUCT_LIST = re.compile(
+    rf"([A-Za-z0-9{HAN}“”]{{2,12}}(?:(?:、|和|及|与|以及)[A-Za-z0-9{HAN}“”]{{2,12}})+)等(?:AI|人工智能|智能)?"
+    r"(?:产品|应用|App|APP|品牌|大模型|游戏)"
+)
+_QUOTED = re.compile(r"[“\"「]([^”\"」]{2,16})[”\"」]")
+
+
+def discover(text: str, lex: Lexicon) -> Names:
+    """Pass 1: learn the article's own names on top of the lexicon."""
+    names = Names(lex.gazetteer.copy(), {})
+    gaz = names.gazetteer
+    _discover_organizations(text, lex, names)
+    for match in _LATIN_AFTER_CUE.finditer(text):
+        if match.group(1) not in gaz.names and len(match.group(1)) > 1 and match.group(1) not in lex.titles:
+            gaz.add(match.group(1), ORGANIZATION, match.group(1))
+    for match in _PRODUCT_AFTER_CUE.finditer(text):
+        name = match.group(1).strip()
+        if len(name) >= 2 and name not in gaz.names and not _is_generic(name, lex):
+            gaz.add(name, PRODUCT, name)
+    for match in _QUOTED.finditer(text):
+        name = match.group(1)
+        before, after = text[max(0, match.start() - 4):match.start()], text[match.end():match.end() + 3]
+        if name not in gaz.names and (any(before.endswith(c) for c in W.PRODUCT_NOUNS)
+                                      or any(after.startswith(c) for c in W.PRODUCT_TAILS)):
+            gaz.add(name, PRODUCT, name)
+    for match in _PRODUCT_LIST.finditer(text):
+        items = re.split("、|和|及|与|以及", match.group(1))
+        for word in W.LEFT_STOPS:  # the first item starts after the verb (统管夸克、通义等产品)
+            cut = items[0].rfind(word)
+            if cut >= 0:
+                items[0] = items[0][cut + len(word):]
+        for name in map(str.strip, items):
+            if 2 <= len(name) <= 10 and name not in gaz.names and not _is_generic(name, lex):
+                gaz.add(name, PRODUCT, name)
+    _discover_dotted(text, gaz)
+    _discover_people(text, lex, gaz)
+    _discover_parenthesised(text, gaz)
+    return names
+
+
+def _is_generic(name: str, lex: Lexicon) -> bool:
+    return name in W.GENERIC_WORDS or name in lex.common_words or name in lex.titles or name in lex.places
+
+
+def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
+    gaz = names.gazetteer
+    for match in _ORG_SUFFIX.finditer(text):
+        start, end = _extend_left(text, match.start(), lex), match.end()
+        # a longer suffix run (…有限公司) or a following suffix (…集团公司) belongs to the name
+        tail = next((t for t in W.ORG_SUFFIX_TAILS if text.startswith(t, end)), None)
+        if tail and match.group() not in W.ORG_SUFFIX_TAILS:
+            end += len(tail)
+        modifier = text[start:match.start()]
+        if not modifier or modifier in W.GENERIC_MODIFIERS or modifier in lex.places and match.group() in (
+                "公司", "集团"):
+            continue
+        if match.group() in W.NEEDS_NAMED_PREFIX and not _starts_with_known(modifier, gaz):
+            continue
+        name = text[start:end]
+        known = gaz.names.get(name)
+        if known:
+            continue
+        parent = _leading_known_org(name, gaz)
+        if parent and parent[0] == name:
+            continue
+        canonical = name
+        if parent is None:
+            stripped = _strip_place(name, lex, gaz)
+            if stripped != name:
+                gaz.add(stripped, ORGANIZATION, stripped)
+                canonical = stripped
+        if parent and name[len(parent[0]):] in W.ORG_NAME_TAILS:  # Salesforce集团: the same organisation
+            gaz.add(name, ORGANIZATION, parent[1])
+            continue
+        gaz.add(name, ORGANIZATION, canonical)
+        if parent:
+            prefix, parent_canonical = parent
+            names.parents[canonical] = parent_canonical
+            short = name[len(prefix):]
+            if len(short) >= 3 and short not in gaz.names:
+                gaz.add(short, ORGANIZATION, canonical)
+
+
+def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
+    """Start of the modifier that precedes an organisation suffix at ``pos``."""
+    if pos and re.match(r"[A-Za-z0-9]", text[pos - 1]):
+        latin = re.search(rf"{_LATIN}$", text[max(0, pos - 40):pos])
+        return pos - len(latin.group()) if latin else pos
+    start = pos
+    limit = max(0, pos - W.MAX_ORG_MODIFIER)
+    while start > limit:
+        ch = text[start - 1]
+        if ch == ")" and (open_ := text.rfind("(", limit, start)) > 0 and start - open_ <= 6:
+            start = open_
+            continue
+        if not re.match(rf"[{HAN}A-Za-z0-9]", ch):
+            break
+        if any(text.endswith(word, 0, start) for word in W.LEFT_STOPS):
+            break
+        start -= 1
+    # a known organisation right before the modifier is the parent: keep it in the name
+    known = _known_ending_at(text, start, lex.gazetteer)
+    return known if known is not None else start
+
+
+def _known_ending_at(text: str, pos: int, gaz: Gazetteer) -> int | None:
+    for length in range(min(pos, 12), 1, -1):
+        if gaz.names.get(text[pos - length:pos], (None,))[0] == ORGANIZATION:
+            return pos - length
+    return None
+
+
+def _starts_with_known(modifier: str, gaz: Gazetteer) -> bool:
+    return any(modifier[:n] in gaz.names for n in range(2, len(modifier) + 1))
+
+
+def _leading_known_org(name: str, gaz: Gazetteer) -> tuple[str, str] | None:
+    """The longest known organisation (or product owner) the name starts with."""
+    for n in range(len(name) - 1, 1, -1):
+        hit = gaz.names.get(name[:n])
+        if hit and hit[0] == ORGANIZATION:
+            return name[:n], hit[1]
+    return None
+
+
+def _strip_place(name: str, lex: Lexicon, gaz: Gazetteer) -> str:
+    for n in range(2, min(len(name) - 3, 4) + 1):
+        rest = name[n:]
+        if name[:n] in lex.places and name[:n] not in W.NATIONAL_PREFIXES and rest in gaz.names:
+            return rest
+    return name
+
+
+def _discover_dotted(text: str, gaz: Gazetteer) -> None:
+    for match in _DOTTED.finditer(text):
+        parts = re.split("[·・•‧∙]", match.group())
+        first = parts[0]
+        for word in W.DOTTED_LEFT_CUTS:
+            cut = first.rfind(word)
+            if cut >= 0:
+                first = first[cut + len(word):]
+        last = parts[-1]
+        cut = next((i for i, ch in enumerate(last) if ch in W.NON_NAME_CHARS or last.startswith(
+            tuple(W.PERSON_RIGHT_CUES), i)), len(last))
+        last = last[:cut]
+        if not first or not last:
+            continue
+        name = "·".join([first, *parts[1:-1], last])
+        gaz.add(name, PERSON, name)
+        gaz.add(name.replace("·", "・"), PERSON, name)
+        gaz.add(name.replace("·", ""), PERSON, name)
+        if len(last) >= 2:
+            gaz.add(last, PERSON, name)
+
+
+def _discover_people(text: str, lex: Lexicon, gaz: Gazetteer) -> None:
+    """Chinese names: a surname, one or two given characters, confirmed by context."""
+    i = 0
+    while i < len(text) - 1:
+        known = gaz.match(text, i)
+        if known:
+            i += len(known)
+            continue
+        name = _person_at(text, i, lex)
+        if name:
+            gaz.add(name, PERSON, name)
+            i += len(name)
+        else:
+            i += 1
+
+
+def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
+    surname = text[i:i + 2] if text[i:i + 2] in lex.surnames else text[i]
+    if surname not in lex.surnames or surname in lex.ambiguous_surnames and len(surname) == 1:
+        return None
+    if i and re.match(rf"[{HAN}]", text[i - 1]) and not _left_cue(text, i, lex):
+        return None
+    g = i + len(surname)
+    given = ""
+    for ch in text[g:g + 2]:
+        if not re.match(rf"[{HAN}]", ch) or ch in W.NON_NAME_CHARS:
+            break
+        given += ch
+    if not given:
+        return None
+    candidates = [surname + given[:n] for n in (2, 1) if n <= len(given)]
+    candidates = [c for c in candidates if not _is_generic(c, lex)]
+    if not candidates:
+        return None
+    cued = [c for c in candidates if _right_cue(text[i + len(c):])]
+    if cued:  # a cue right after the name decides its length (吴嘉|汇报 against 许主洪|加入)
+        return cued[-1] if len(cued) > 1 else cued[0]
+    if _left_cue(text, i, lex, strong=True):
+        return candidates[0]
+    return None
+
+
+def _left_cue(text: str, i: int, lex: Lexicon, strong: bool = False) -> bool:
+    """A title or a person word before position ``i`` (strong: not just a list separator)."""
+    before = text[max(0, i - 8):i]
+    words = W.PERSON_LEFT_CUES if not strong else W.PERSON_LEFT_CUES_STRONG
+    return any(before.endswith(t) for t in lex.titles) or any(before.endswith(w) for w in words)
+
+
+def _right_cue(rest: str) -> bool:
+    return rest.startswith(tuple(W.PERSON_RIGHT_CUES))
+
+
+def _discover_parenthesised(text: str, gaz: Gazetteer) -> None:
+    for match in _PAREN.finditer(text):
+        owner = _known_ending_at_any(text, match.start(), gaz)
+        if owner is None:
+            continue
+        inner = match.group(1).strip()
+        for label in W.ALIAS_LABELS:
+            if inner.startswith(label):
+                inner = inner[len(label):].lstrip(":")
+        kind, canonical = gaz.names[owner]
+        if re.fullmatch(r"[A-Za-z][A-Za-z .\-]{1,38}", inner) or (
+                re.fullmatch(rf"[{HAN}]{{2,4}}", inner) and kind == PERSON):
+            gaz.add(inner.strip(), kind, canonical)
+
+
+def _known_ending_at_any(text: str, pos: int, gaz: Gazetteer) -> str | None:
+    for length in range(min(pos, 16), 1, -1):
+        if text[pos - length:pos] in gaz.names:
+            return text[pos - length:pos]
+    return None
+
+
+# ---------------------------------------------------------------- pass 2
+
+
+def tag(text: str, start: int, end: int, names: Names, lex: Lexicon,
+        dates: list) -> list[Mention]:
+    """Pass 2: every mention in ``text[start:end]`` (one sentence), in order."""
+    mentions: list[Mention] = []
+    gaz = names.gazetteer
+    taken = bytearray(end - start)
+    for d in dates:
+        if start <= d.start and d.end <= end:
+            mentions.append(Mention(d.start, d.end, DATE, text[d.start:d.end], d.value))
+            taken[d.start - start:d.end - start] = b"\1" * (d.end - d.start)
+    i = start
+    while i < end:
+        if taken[i - start]:
+            i += 1
+            continue
+        surface = gaz.match(text, i)
+        if surface and i + len(surface) <= end and not any(taken[i - start:i - start + len(surface)]):
+            kind, canonical = gaz.names[surface]
+            mentions.append(Mention(i, i + len(surface), TYPE_OF_KIND[kind], surface, canonical,
+                                    names.parents.get(canonical)))
+            taken[i - start:i - start + len(surface)] = b"\1" * len(surface)
+            i += len(surface)
+        else:
+            i += 1
+    for regex, kind in ((W.ORG_REF_RE, OREF), (W.PERSON_REF_RE, PREF), (role_regex(lex), ROLE)):
+        for seg_start, seg_end in _free_runs(taken, start):
+            for match in regex.finditer(text, seg_start, seg_end):
+                s, e = match.span()
+                key = _clean_role(match.group()) if kind == ROLE else match.group()
+                mentions.append(Mention(s, e, kind, match.group(), key))
+                taken[s - start:e - start] = b"\1" * (e - s)
+    mentions.sort(key=lambda m: m.start)
+    return mentions
+
+
+@cache
+def role_regex(lex: Lexicon) -> re.Pattern[str]:
+    """Job titles: an optional tense prefix (前, 原, 现任), modifiers (高级, 首席, 传媒 …), a title."""
+    def alt(words: Iterable[str]) -> str:
+        return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+    return re.compile(
+        rf"(?:{alt(W.ROLE_TENSE_PREFIXES)})?(?:{alt(lex.title_modifiers)}){{0,3}}(?:{alt(lex.titles)})"
+        rf"(?:兼(?:{alt(lex.title_modifiers)}){{0,2}}(?:{alt(lex.titles)}))?"
+    )
+
+
+def _free_runs(taken: bytearray, offset: int) -> list[tuple[int, int]]:
+    """Maximal runs of characters no mention has taken yet, as absolute spans."""
+    return [(offset + m.start(), offset + m.end()) for m in re.finditer(rb"\x00+", bytes(taken))]
+
+
+def _clean_role(role: str) -> str:
+    for prefix in W.ROLE_TENSE_PREFIXES:
+        if role.startswith(prefix) and len(role) > len(prefix):
+            return role[len(prefix):]
+    return role
+
+
+def article_dates(text: str, ref: str | None) -> list:
+    """Date mentions of the whole article text, resolved against its date."""
+    try:
+        ref_date = date.fromisoformat(ref[:10]) if ref else None
+    except ValueError:
+        ref_date = None
+    return find_dates(text, ref_date)

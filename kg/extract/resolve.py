@@ -1,0 +1,52 @@
+"""Entity resolution within an article: one name per entity, the others aliases."""
+
+from __future__ import annotations
+
+from kg.extract.cues import ORG_NAME_TAILS
+from kg.extract.mentions import KIND_OF_TYPE, Mention
+from kg.model import Entity
+
+
+def resolve_entities(mentions: list[Mention]) -> tuple[list[Entity], dict[str, str]]:
+    """Group mentions into entities; return them and a map canonical key → display name.
+
+    An entity is written with the fullest name the article uses for it;
+    lexicon 简称 that the article also uses become aliases, and so does a
+    short name when its full form (short name + 集团/公司/汽车 …) occurs.
+    """
+    surfaces: dict[str, set[str]] = {}
+    kinds: dict[str, str] = {}
+    for m in mentions:
+        surfaces.setdefault(m.key, set()).add(m.text)
+        kinds.setdefault(m.key, m.type)
+    merged = _merge_short_names(surfaces, kinds)
+    display: dict[str, str] = {}
+    entities: list[Entity] = []
+    for key, forms in surfaces.items():
+        if key in merged:
+            continue
+        forms = set(forms)
+        for short, target in merged.items():
+            if target == key:
+                forms |= surfaces[short]
+        name = key if key in forms else max(sorted(forms), key=len)
+        display[key] = name
+        aliases = forms - {name}
+        entities.append(Entity(name, KIND_OF_TYPE[kinds[key]], aliases))
+    for short, target in merged.items():
+        display[short] = display[target]
+    return entities, display
+
+
+def _merge_short_names(surfaces: dict[str, set[str]], kinds: dict[str, str]) -> dict[str, str]:
+    """Short organisation keys that another key extends with a generic tail (库迪 → 库迪咖啡集团)."""
+    merged: dict[str, str] = {}
+    keys = sorted(surfaces, key=len)
+    for short in keys:
+        for long in keys:
+            if long != short and kinds[long] == kinds[short] == "ORG" and long.startswith(short) \
+                    and long[len(short):] in ORG_NAME_TAILS:
+                merged[short] = long
+                break
+    return merged
+

@@ -1,0 +1,172 @@
+"""Relation rules: declarative patterns over a sentence's mention skeleton.
+
+A sentence is rewritten as a *skeleton*: each mention becomes one placeholder
+character (person, organisation, product, role, date, reference) and the
+words between mentions stay as they are. Rules in ``data/rules.yaml`` are
+regular expressions over that skeleton written with readable macros:
+
+``<s:PER>``  subject slot of a type (PER, ORG, PRD, ORGPRD, ENT); a slot takes a
+             list too (A、B和C) and yields one fact per item
+``<o:ORG>``  object slot; ``<o:ORG+ROLE>`` pairs each item with the title after it
+``<role>``   a job title, ``<date>`` a date, ``<any>`` any mention
+``…``        a short gap (at most 10 characters, no mention but dates, no clause break)
+``~``        a very short gap (at most 3 characters)
+
+A rule whose pattern starts with the subject slot also matches at the start of
+a clause with no subject (",并向吴嘉汇报"): the subject is then carried over
+from the sentence or the article (the person or organisation being talked about).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from kg.extract.mentions import DATE, OREF, ORG, PER, PRD, PREF, ROLE, Mention
+
+RULES_FILE = Path(__file__).resolve().parent / "data" / "rules.yaml"
+
+CODE = {PER: "\ue001", PREF: "\ue002", ORG: "\ue003", OREF: "\ue004", PRD: "\ue005", ROLE: "\ue006",
+        DATE: "\ue007"}
+TYPE_OF_CODE = {v: k for k, v in CODE.items()}
+SLOT_CLASSES = {
+    "PER": CODE[PER] + CODE[PREF],
+    "ORG": CODE[ORG] + CODE[OREF],
+    "PRD": CODE[PRD],
+    "ORGPRD": CODE[ORG] + CODE[OREF] + CODE[PRD],
+    "ENT": CODE[PER] + CODE[PREF] + CODE[ORG] + CODE[OREF] + CODE[PRD],
+}
+_MENTION_CLASS = "\ue001-\ue007"
+_LIST_SEP = "(?:、|和|及|与|以及|,|及其)"
+_NO_DATE_CLASS = "\ue001-\ue006"
+_GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,10}}?"
+_SHORT_GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,3}}?"
+_CLAUSE_START = r"(?:^|(?<=[,;:]))"
+_MACRO = re.compile(r"<(s|o|role|date|any)(?::([A-Z]+)(\+ROLE)?)?>|…|~")
+
+# Subject and object types each relation allows (../shared/eval/SPEC.md §2).
+SIGNATURES = {
+    "joined": ({PER}, {ORG}), "holds_position": ({PER}, {ORG}), "left": ({PER}, {ORG}),
+    "formerly_at": ({PER}, {ORG}), "reports_to": ({PER}, {PER}), "succeeded": ({PER}, {PER}),
+    "manages": ({PER}, {ORG, PRD}), "founded": ({PER, ORG}, {ORG, PRD}), "belongs_to": ({PRD}, {ORG, PRD}),
+    "subunit_of": ({ORG}, {ORG}), "merged_into": ({ORG, PRD}, {ORG}), "merged_with": ({ORG}, {ORG}),
+    "spun_off_from": ({ORG, PRD}, {ORG}), "acquired": ({ORG}, {ORG, PRD}), "invested_in": ({PER, ORG}, {ORG}),
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    """An example sentence of a rule and the facts (``subject predicate object``) it must yield."""
+
+    text: str
+    facts: tuple[str, ...]
+    date: str | None = None  # the article date the example is read against
+
+
+@dataclass
+class Rule:
+    """One declarative rule (see the module docstring for the pattern language)."""
+
+    id: str
+    relation: str
+    pattern: str
+    confidence: float
+    examples: list[Example] = field(default_factory=list)
+    pairwise: bool = False  # a list in the subject slot relates its items to each other (A与B合并)
+    swap: bool = False  # the pattern names the object first
+    regex: re.Pattern[str] = field(init=False, repr=False)
+    zero_subject: bool = field(init=False, default=False)
+    paired: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        self.regex, self.zero_subject, self.paired = compile_pattern(self.pattern)
+
+
+def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]]:
+    """Expand the macros of a rule pattern into a regular expression over skeletons."""
+    paired: set[str] = set()
+    named: set[str] = set()
+    out: list[str] = []
+    pos = 0
+    for match in _MACRO.finditer(pattern):
+        out.append(pattern[pos:match.start()])
+        pos = match.end()
+        token, kind, with_role = match.group(), match.group(2), match.group(3)
+        if token == "…":
+            out.append(_GAP)
+        elif token == "~":
+            out.append(_SHORT_GAP)
+        elif match.group(1) in ("role", "date"):
+            code = CODE[ROLE if match.group(1) == "role" else DATE]
+            out.append(code if match.group(1) in named else f"(?P<{match.group(1)}>{code})")
+            named.add(match.group(1))
+        elif match.group(1) == "any":
+            out.append(f"[{_MENTION_CLASS}]")
+        else:
+            item = f"[{SLOT_CLASSES[kind]}]"
+            if with_role:
+                item += f"{CODE[ROLE]}?"
+                paired.add(match.group(1))
+            out.append(f"(?P<{match.group(1)}>{item}(?:{_LIST_SEP}{item})*)")
+    out.append(pattern[pos:])
+    body = "".join(out)
+    zero = pattern.startswith("<s:")
+    if zero:
+        subject = body[:body.index(")*)") + 3]
+        body = f"(?:{subject}|{_CLAUSE_START}){body[len(subject):]}"
+    return re.compile(body), zero, frozenset(paired)
+
+
+@cache
+def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
+    """Read and compile the rules file (cached)."""
+    rows = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules = []
+    for row in rows:
+        examples = [Example(e["text"], tuple(e.get("facts", ())), e.get("date"))
+                    for e in row.get("examples", [])]
+        rules.append(Rule(id=row["id"], relation=row["relation"], pattern=row["pattern"],
+                          confidence=float(row.get("confidence", 0.8)), examples=examples,
+                          pairwise=bool(row.get("pairwise")), swap=bool(row.get("swap"))))
+    return tuple(rules)
+
+
+def skeleton(text: str, start: int, end: int, mentions: list[Mention]) -> tuple[str, list[Mention | None]]:
+    """The sentence with each mention replaced by its placeholder; index → mention."""
+    chars: list[str] = []
+    owners: list[Mention | None] = []
+    pos = start
+    for m in mentions:
+        gap = "".join(text[pos:m.start].split())
+        chars.append(gap)
+        owners.extend([None] * len(gap))
+        chars.append(CODE[m.type])
+        owners.append(m)
+        pos = m.end
+    tail = "".join(text[pos:end].split())
+    chars.append(tail)
+    owners.extend([None] * len(tail))
+    return "".join(chars), owners
+
+
+def slot_items(owners: list[Mention | None], span: tuple[int, int], with_role: bool
+               ) -> list[tuple[Mention, Mention | None]]:
+    """The entity mentions in a matched slot, each with the title right after it (if paired)."""
+    items: list[tuple[Mention, Mention | None]] = []
+    for i in range(*span):
+        m = owners[i]
+        if m is None:
+            continue
+        if m.type == ROLE:
+            if with_role and items and items[-1][1] is None:
+                items[-1] = (items[-1][0], m)
+            continue
+        items.append((m, None))
+    if with_role:  # "A、B担任教授"-style lists share a trailing title
+        last_role = items[-1][1] if items else None
+        items = [(m, r or last_role) for m, r in items]
+    return items

@@ -1,0 +1,68 @@
+"""Every rule's example sentences yield the facts the rule promises, and negatives yield none."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg.extract import extract
+from kg.extract.rules import Rule, load_rules
+from kg.model import Article
+
+RULES = load_rules()
+
+
+def article(text: str, date: str | None = "2025-02-07") -> Article:
+    """An article whose body is one example sentence."""
+    return Article(id="example", title="", body=text, text=text, offsets=list(range(len(text) + 1)), date=date)
+
+
+def facts_of(text: str, date: str | None = "2025-02-07") -> set[str]:
+    return {f"{f.subject} {f.predicate} {f.object}" for f in extract(article(text, date)).facts}
+
+
+@pytest.mark.parametrize(
+    ("rule", "text", "expected", "date"),
+    [(rule, ex.text, ex.facts, ex.date) for rule in RULES for ex in rule.examples],
+    ids=[f"{rule.id}-{i}" for rule in RULES for i, _ in enumerate(rule.examples)],
+)
+def test_rule_example(rule: Rule, text: str, expected: tuple[str, ...], date: str | None) -> None:
+    """The rule on its own yields every fact its example promises."""
+    found = extract(article(text, date or "2025-02-07"), rules=(rule,)).facts
+    got = {f"{f.subject} {f.predicate} {f.object}" for f in found}
+    assert set(expected) <= got, f"{rule.id} did not yield {set(expected) - got}; got {got}"
+
+
+def test_every_rule_has_an_example() -> None:
+    assert all(rule.examples for rule in RULES)
+
+
+@pytest.mark.parametrize("text", [
+    "星河科技集团否认了张明远将加入云帆智能公司的传闻。",  # denial
+    "据悉,该公司总裁一职目前空缺。",  # a title with no person
+    "高速公路上,方面军加入了讨论。",  # common words that look like names
+    "他们在北京加入了讨论。",  # a place is no organisation
+])
+def test_negative_examples_yield_nothing(text: str) -> None:
+    assert facts_of(text) == set()
+
+
+def test_hedged_fact_is_low_confidence() -> None:
+    found = extract(article("据传,星河科技集团拟收购云帆智能公司。")).facts
+    assert found and all(f.confidence < 0.5 for f in found)
+
+
+def test_joining_with_a_role_also_holds_the_position() -> None:
+    found = {(f.predicate, f.role, f.date) for f in extract(article(
+        "2月6日,学者张明远正式加入星河科技集团,出任集团副总裁,向李建国汇报。")).facts if f.subject == "张明远"}
+    assert ("joined", "副总裁", "2025-02-06") in found
+    assert ("holds_position", "副总裁", "2025-02-06") in found
+    assert any(p == "reports_to" for p, _, _ in found)
+
+
+def test_nested_unit_name_is_a_subunit_of_its_parent() -> None:
+    assert "北辰集团智能驾驶事业部 subunit_of 北辰集团" in facts_of("北辰集团宣布,北辰集团智能驾驶事业部总裁何平离职。")
+
+
+@pytest.mark.parametrize("text", ["星河科技集团创始人马晓峰发表讲话。", "马晓峰是星河科技集团的联合创始人。"])
+def test_a_founder_title_states_the_founding(text: str) -> None:
+    assert "马晓峰 founded 星河科技集团" in facts_of(text)
