@@ -113,21 +113,22 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
     for rule in rules:
         for match in rule.regex.finditer(skel):
             subjects = _subjects(rule, match, owners, found, context, out)
-            objects = slot_items(owners, match.span("o"), "o" in rule.paired) if "o" in rule.regex.groupindex \
-                else []
+            objects = _objects(rule, match, owners, found, context)
             pairs = _pairs(rule, subjects, objects)
             role_m = owners[match.start("role")] if "role" in rule.regex.groupindex else None
             date_m = owners[match.start("date")] if "date" in rule.regex.groupindex else None
             for (s, s_role), (o, o_role) in pairs:
                 relation = rule.relation
-                role = o_role or role_m or s_role or (_role_after(owners, match.end("o"))
-                                                      if relation in ROLE_RELATIONS and objects else None)
+                role = o_role or role_m or s_role or (_role_after(owners, match.end("o")) if relation in
+                                                      ROLE_RELATIONS and "o" in rule.regex.groupindex else None)
                 if relation == "holds_position" and role is not None and role.text != role.key:
                     relation = "formerly_at"  # 前CEO, 原总裁
                 s_type, o_type = _entity_type(s), _entity_type(o)
                 if s_type is None or o_type is None or s.key == o.key:
                     continue
                 subject_types, object_types = SIGNATURES[relation]
+                if o_type == PRD and ORG in object_types and role is not None:
+                    o_type = ORG  # a title at a product (TikTok CEO) makes it an organisation
                 if s_type not in subject_types or o_type not in object_types:
                     continue
                 date = None if relation in UNDATED else (
@@ -142,6 +143,18 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                 out.append((fact, s, o))
                 context.subject[s_type] = s
     return out
+
+
+def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], found: list[Mention],
+             context: _Context) -> list[tuple[Mention, Mention | None]]:
+    if "o" in rule.regex.groupindex:
+        return slot_items(owners, match.span("o"), "o" in rule.paired)
+    if not rule.implicit_object:
+        return []
+    at = next((m.start for m in owners[match.start():] if m is not None), None)
+    before = [m for m in found if _entity_type(m) == ORG and (at is None or m.start < at)]
+    company = before[-1] if before else context.last.get(ORG)
+    return [(company, None)] if company is not None else []
 
 
 def _nested_units(article: Article, sentence: Sentence, found: list[Mention]

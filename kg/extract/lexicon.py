@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import jieba
+
 from kg.model import ORGANIZATION, PRODUCT
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -77,6 +79,7 @@ class Lexicon:
     title_modifiers: frozenset[str]
     places: frozenset[str]
     common_words: frozenset[str]
+    word_freq: dict[str, int]  # jieba's dictionary: word → frequency
 
 
 @cache
@@ -113,4 +116,12 @@ def load() -> Lexicon:
         title_modifiers=_words("title_modifiers.txt"),
         places=_words("places.txt"),
         common_words=_words("common_words.txt"),
+        word_freq=_jieba_dictionary(),
     )
+
+
+def _jieba_dictionary() -> dict[str, int]:
+    """jieba's word frequencies (with the lexicon's names as a user dictionary)."""
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    return jieba.dt.FREQ

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
+import jieba.posseg
+
 from kg.extract import cues as W
 from kg.extract.dates import find_dates
 from kg.extract.lexicon import Gazetteer, Lexicon
@@ -122,6 +124,10 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
         tail = next((t for t in W.ORG_SUFFIX_TAILS if text.startswith(t, end)), None)
         if tail and match.group() not in W.ORG_SUFFIX_TAILS:
             end += len(tail)
+        known = _leading_known_org(text[start:match.start()] + "集团", gaz)
+        trimmed = _trim_modifier(text, start + (len(known[0]) if known else 0), match.start(), match.group())
+        if known and trimmed > start + len(known[0]) or not known:
+            start = trimmed
         modifier = text[start:match.start()]
         if not modifier or modifier in W.GENERIC_MODIFIERS or modifier in lex.places and match.group() in (
                 "公司", "集团"):
@@ -175,6 +181,22 @@ def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
     return known if known is not None else start
 
 
+def _trim_modifier(text: str, start: int, end: int, suffix: str) -> int:
+    """Move ``start`` past the last word of the modifier that cannot belong to a name (by jieba's tags).
+
+    Verbs break a company name anywhere (董事会已同意|公司) but a unit name only when they are
+    not the word right before the suffix (持有|哈佛商学院, but 游戏发行事业部).
+    """
+    company = suffix in W.COMPANY_SUFFIXES
+    words = jieba.posseg.lcut(text[start:end], HMM=False)
+    pos = start
+    for n, (word, flag) in enumerate(words):
+        pos += len(word)
+        if flag.startswith(W.MODIFIER_BREAK_TAGS) or flag.startswith("v") and (company or n < len(words) - 1):
+            start = pos
+    return start
+
+
 def _known_ending_at(text: str, pos: int, gaz: Gazetteer) -> int | None:
     for length in range(min(pos, 12), 1, -1):
         if gaz.names.get(text[pos - length:pos], (None,))[0] == ORGANIZATION:
@@ -207,12 +229,16 @@ def _discover_dotted(text: str, gaz: Gazetteer) -> None:
     for match in _DOTTED.finditer(text):
         parts = re.split("[·・•‧∙]", match.group())
         first = parts[0]
+        keep = len(first)
+        while keep and first[keep - 1] in W.TRANSLITERATION_CHARS:
+            keep -= 1
+        first = first[keep:]
         for word in W.DOTTED_LEFT_CUTS:
             cut = first.rfind(word)
             if cut >= 0:
                 first = first[cut + len(word):]
         last = parts[-1]
-        cut = next((i for i, ch in enumerate(last) if ch in W.NON_NAME_CHARS or last.startswith(
+        cut = next((i for i, ch in enumerate(last) if ch not in W.TRANSLITERATION_CHARS or last.startswith(
             tuple(W.PERSON_RIGHT_CUES), i)), len(last))
         last = last[:cut]
         if not first or not last:
@@ -221,8 +247,9 @@ def _discover_dotted(text: str, gaz: Gazetteer) -> None:
         gaz.add(name, PERSON, name)
         gaz.add(name.replace("·", "・"), PERSON, name)
         gaz.add(name.replace("·", ""), PERSON, name)
-        if len(last) >= 2:
-            gaz.add(last, PERSON, name)
+        for part in {first, last}:
+            if len(part) >= 2:
+                gaz.add(part, PERSON, name)
 
 
 def _discover_people(text: str, lex: Lexicon, gaz: Gazetteer) -> None:
@@ -255,7 +282,12 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
         given += ch
     if not given:
         return None
+    if _is_generic(surname + given[0], lex):  # 成立, 高管: a word, not a name
+        return None
     candidates = [surname + given[:n] for n in (2, 1) if n <= len(given)]
+    if len(given) == 2 and lex.word_freq.get(text[g + 1:g + 3], 0) >= W.WORD_FREQ_BREAK \
+            and not text.startswith(W.PERSON_RIGHT_CUES_LONG, g + 2):
+        candidates = candidates[1:]  # the last character starts a word: 吴嘉|汇报, 张峰|调任
     candidates = [c for c in candidates if not _is_generic(c, lex)]
     if not candidates:
         return None
@@ -268,9 +300,9 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
 
 
 def _left_cue(text: str, i: int, lex: Lexicon, strong: bool = False) -> bool:
-    """A title or a person word before position ``i`` (strong: not just a list separator)."""
+    """A title or a person word before position ``i`` (not strong: a list separator or adverb will do)."""
     before = text[max(0, i - 8):i]
-    words = W.PERSON_LEFT_CUES if not strong else W.PERSON_LEFT_CUES_STRONG
+    words = (*W.PERSON_LEFT_CUES, *W.PERSON_LEFT_BOUNDARIES) if not strong else W.PERSON_LEFT_CUES
     return any(before.endswith(t) for t in lex.titles) or any(before.endswith(w) for w in words)
 
 
@@ -345,7 +377,7 @@ def role_regex(lex: Lexicon) -> re.Pattern[str]:
         return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
     return re.compile(
         rf"(?:{alt(W.ROLE_TENSE_PREFIXES)})?(?:{alt(lex.title_modifiers)}){{0,3}}(?:{alt(lex.titles)})"
-        rf"(?:兼(?:{alt(lex.title_modifiers)}){{0,2}}(?:{alt(lex.titles)}))?"
+        rf"(?:兼(?:{alt(lex.title_modifiers)}){{0,2}}(?:{alt(lex.titles)}))?(?!会)"
     )
 
 

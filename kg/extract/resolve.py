@@ -29,7 +29,7 @@ def resolve_entities(mentions: list[Mention]) -> tuple[list[Entity], dict[str, s
         for short, target in merged.items():
             if target == key:
                 forms |= surfaces[short]
-        name = key if key in forms else max(sorted(forms), key=len)
+        name = max(sorted(forms), key=len)
         display[key] = name
         aliases = forms - {name}
         entities.append(Entity(name, KIND_OF_TYPE[kinds[key]], aliases))

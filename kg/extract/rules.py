@@ -12,6 +12,9 @@ regular expressions over that skeleton written with readable macros:
 ``…``        a short gap (at most 10 characters, no mention but dates, no clause break)
 ``~``        a very short gap (at most 3 characters)
 
+``implicit_object: true`` marks a rule without an object slot whose object is
+the organisation the text is talking about (…将继续担任董事长 → the company).
+
 A rule whose pattern starts with the subject slot also matches at the start of
 a clause with no subject (",并向吴嘉汇报"): the subject is then carried over
 from the sentence or the article (the person or organisation being talked about).
@@ -77,6 +80,7 @@ class Rule:
     confidence: float
     examples: list[Example] = field(default_factory=list)
     pairwise: bool = False  # a list in the subject slot relates its items to each other (A与B合并)
+    implicit_object: bool = False  # no object slot: the organisation being talked about (担任董事长)
     swap: bool = False  # the pattern names the object first
     regex: re.Pattern[str] = field(init=False, repr=False)
     zero_subject: bool = field(init=False, default=False)
@@ -108,8 +112,8 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]
             out.append(f"[{_MENTION_CLASS}]")
         else:
             item = f"[{SLOT_CLASSES[kind]}]"
-            if with_role:
-                item += f"{CODE[ROLE]}?"
+            if with_role:  # 中国农业发展银行江西省分行行长: a few words may sit between the two
+                item += f"(?:{_SHORT_GAP}{CODE[ROLE]})?"
                 paired.add(match.group(1))
             out.append(f"(?P<{match.group(1)}>{item}(?:{_LIST_SEP}{item})*)")
     out.append(pattern[pos:])
@@ -131,7 +135,8 @@ def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
                     for e in row.get("examples", [])]
         rules.append(Rule(id=row["id"], relation=row["relation"], pattern=row["pattern"],
                           confidence=float(row.get("confidence", 0.8)), examples=examples,
-                          pairwise=bool(row.get("pairwise")), swap=bool(row.get("swap"))))
+                          pairwise=bool(row.get("pairwise")), swap=bool(row.get("swap")),
+                          implicit_object=bool(row.get("implicit_object"))))
     return tuple(rules)
 
 
