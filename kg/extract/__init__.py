@@ -9,8 +9,10 @@ sentence's mention skeleton, ``resolve`` names each entity once per article.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
+from kg.extract.cues import UNIT_SUFFIXES
 from kg.extract.lexicon import Lexicon, load
 from kg.extract.mentions import (
     KIND_OF_TYPE,
@@ -21,6 +23,7 @@ from kg.extract.mentions import (
     PREF,
     ROLE,
     Mention,
+    Names,
     article_dates,
     discover,
     tag,
@@ -49,6 +52,7 @@ class _Context:
     last: dict[str, Mention] = field(default_factory=dict)  # type → most recent mention
     subject: dict[str, Mention] = field(default_factory=dict)  # type → most recent fact subject
     topic: Mention | None = None  # first person of the latest sentence that names one
+    main: Mention | None = None  # the company the article is about (bare 公司/集团 point here)
 
 
 def extract(article: Article, lexicon: Lexicon | None = None,
@@ -59,11 +63,12 @@ def extract(article: Article, lexicon: Lexicon | None = None,
     text = article.text
     names = discover(text, lex)
     dates = article_dates(text, article.date)
-    context = _Context()
+    tagged = [(sentence, tag(text, sentence.start, sentence.end, names, lex, dates))
+              for sentence in split_sentences(text)]
+    context = _Context(main=_main_organization(tagged, article.title, names))
     facts: list[tuple[Fact, Mention, Mention]] = []
     mentions: list[Mention] = []
-    for sentence in split_sentences(text):
-        found = tag(text, sentence.start, sentence.end, names, lex, dates)
+    for sentence, found in tagged:
         _resolve_references(found, context)
         mentions.extend(m for m in found if m.type in (PER, ORG, PRD))
         facts.extend(_apply_rules(article, sentence, found, rules, context))
@@ -74,6 +79,25 @@ def extract(article: Article, lexicon: Lexicon | None = None,
         context.topic = next((m for m in found if _entity_type(m) == PER), context.topic)
     entities, display = resolve_entities(mentions)
     return Extraction(article, _finish(facts, display), entities)
+
+
+def _main_organization(tagged: list[tuple[Sentence, list[Mention]]], title: str, names: Names) -> Mention | None:
+    """The company the article is about: the most mentioned organisation that is not a unit.
+
+    Mentions in the title count double; ties go to the earliest mention.
+    """
+    counts: Counter[str] = Counter()
+    first: dict[str, Mention] = {}
+    for surface, (kind, key) in names.gazetteer.names.items():
+        if kind == "Organization" and len(surface) > 1 and surface in title and not key.endswith(UNIT_SUFFIXES):
+            counts[key] += 1
+    for _, found in tagged:
+        for m in found:
+            if m.type == ORG and not m.key.endswith(UNIT_SUFFIXES):
+                counts[m.key] += 1
+                first.setdefault(m.key, m)
+    ranked = sorted((k for k in counts if k in first), key=lambda k: (-counts[k], first[k].start))
+    return first[ranked[0]] if ranked else None
 
 
 def _resolve_references(found: list[Mention], context: _Context) -> None:
@@ -95,6 +119,8 @@ def _resolve_references(found: list[Mention], context: _Context) -> None:
                 antecedent = first_person or context.topic
             elif m.text == "后者":
                 antecedent = max(last.values(), key=lambda x: x.start, default=None)
+            elif m.text in ("公司", "集团"):
+                antecedent = context.main or last.get(ORG)
             else:
                 antecedent = last.get(ORG)
             if antecedent is not None:
@@ -112,7 +138,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
     out: list[tuple[Fact, Mention, Mention]] = []
     for rule in rules:
         for match in rule.regex.finditer(skel):
-            subjects = _subjects(rule, match, owners, found, context, out)
+            subjects = _subjects(rule, match, owners, context, out)
             objects = _objects(rule, match, owners, found, context)
             pairs = _pairs(rule, subjects, objects)
             role_m = owners[match.start("role")] if "role" in rule.regex.groupindex else None
@@ -151,9 +177,7 @@ def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], fou
         return slot_items(owners, match.span("o"), "o" in rule.paired)
     if not rule.implicit_object:
         return []
-    at = next((m.start for m in owners[match.start():] if m is not None), None)
-    before = [m for m in found if _entity_type(m) == ORG and (at is None or m.start < at)]
-    company = before[-1] if before else context.last.get(ORG)
+    company = context.main or context.last.get(ORG)
     return [(company, None)] if company is not None else []
 
 
@@ -171,30 +195,26 @@ def _nested_units(article: Article, sentence: Sentence, found: list[Mention]
     return out
 
 
-def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], found: list[Mention],
-              context: _Context, so_far: list) -> list[tuple[Mention, Mention | None]]:
+def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], context: _Context,
+              so_far: list) -> list[tuple[Mention, Mention | None]]:
     if match.group("s") is not None and match.group("s") != "":
         return slot_items(owners, match.span("s"), "s" in rule.paired)
     if not rule.zero_subject:
         return []
     wanted = SIGNATURES[rule.relation][0]
-    for _, s, _ in reversed(so_far):  # the subject of this sentence's previous clause
+    for _fact, s, _ in reversed(so_far):  # the subject of this sentence's previous clause
         if _entity_type(s) in wanted:
             return [(s, None)]
     start = match.start()
-    before = [m for m in found if _entity_type(m) in wanted and m.start < (owners[start].start if
-                                                                            owners[start] else 10**9)]
-    candidates = [m for m in before if _offset_in(m, owners) < start]
-    if candidates:
-        return [(candidates[0], None)]
+    clause_starts = [0] + [i + 1 for i, ch in enumerate(match.string[:start]) if ch in ",;:"]
+    for begin, end in zip(reversed(clause_starts), [start, *reversed(clause_starts[1:])], strict=False):
+        subject = next((m for m in owners[begin:end] if m is not None and _entity_type(m) in wanted), None)
+        if subject is not None:  # the first fitting entity of the closest clause before
+            return [(subject, None)]
     for kind in (PER, ORG, PRD):
         if kind in wanted and context.subject.get(kind):
             return [(context.subject[kind], None)]
     return []
-
-
-def _offset_in(m: Mention, owners: list[Mention | None]) -> int:
-    return next((i for i, o in enumerate(owners) if o is m), 10**9)
 
 
 def _pairs(rule: Rule, subjects: list, objects: list) -> list:

@@ -64,7 +64,8 @@ NATIONAL_PREFIXES = frozenset({"中国", "中华"})
 
 # Latin names after these words are organisations (软件厂商Salesforce, VR公司Pico).
 LATIN_ORG_CUES = (
-    "厂商", "公司", "企业", "巨头", "机构", "创企", "初创公司", "创业公司", "独角兽", "平台", "基金",
+    "收购", "并购", "入股", "厂商", "公司", "企业", "巨头", "机构", "创企", "初创公司", "创业公司", "独角兽",
+    "平台", "基金",
     "投资方", "投资机构",
 )
 # Products: after 旗下(AI)应用/产品/App …, or quoted after a product noun.
@@ -91,7 +92,8 @@ PERSON_LEFT_CUES = (
 )
 # Words after which a name may start; unlike PERSON_LEFT_CUES they need a cue after the name too.
 PERSON_LEFT_BOUNDARIES = (
-    "向", "由", "、", "和", "与", "及", "以及", "目前", "此前", "随后", "同时", "其中", "近日", "日前", "如今", "当时", "后来", "据悉", "消息",
+    "向", "由", "、", "和", "与", "及", "以及", "目前", "此前", "随后", "同时", "其中", "近日", "日前", "如今",
+    "当时", "后来", "据悉", "消息",
     "宣布", "感谢", "包括", "由于", "因为", "但", "而", "并且", "认为", "表示", "称",
 )
 PERSON_RIGHT_CUES = (
@@ -130,6 +132,12 @@ ALIAS_LABELS = ("花名", "英文名", "又名", "人称", "原名", "简称", "
 
 # References resolved to an antecedent: he/she, and "the company".
 PERSON_REF_RE = re.compile(r"(?<![其])[他她](?![们人])")
-ORG_REF_RE = re.compile(r"该公司|该集团|这家公司|后者|(?<![分子母总上市])(?:公司|集团)(?![^,。;]{0,2}?(?:们))")
+ORG_REF_RE = re.compile(
+    r"该公司|该集团|这家公司|后者|(?<![分子母总上市])(?:公司|集团)"
+    r"(?!们|治理|战略|内部|文化|股票|股价|员工|管理层|高管|官方|发展|整体|层面|名称|上市|规模|业务|架构|制度)"
+)
+# Units, not companies: a bare 公司/集团 never points back to one of these.
+UNIT_SUFFIXES = ("事业部", "事业群", "工作室", "团队", "部门", "中心", "实验室", "项目组", "产品线", "BG", "BU",
+                 "委员会", "分行", "支行", "部")
 
 ROLE_TENSE_PREFIXES = ("前任", "现任", "时任", "原", "前", "现")

@@ -116,12 +116,18 @@ def load() -> Lexicon:
         title_modifiers=_words("title_modifiers.txt"),
         places=_words("places.txt"),
         common_words=_words("common_words.txt"),
-        word_freq=_jieba_dictionary(),
+        word_freq=_jieba_dictionary(gazetteer),
     )
 
 
-def _jieba_dictionary() -> dict[str, int]:
-    """jieba's word frequencies (with the lexicon's names as a user dictionary)."""
+JIEBA_TAGS = {ORGANIZATION: "nt", PRODUCT: "nz"}
+
+
+def _jieba_dictionary(gazetteer: Gazetteer) -> dict[str, int]:
+    """jieba's word frequencies, with the lexicon's names added as a user dictionary."""
     jieba.setLogLevel(60)
     jieba.initialize()
+    for surface, (kind, _) in gazetteer.names.items():
+        if not surface.isascii():
+            jieba.add_word(surface, freq=1000, tag=JIEBA_TAGS[kind])
     return jieba.dt.FREQ

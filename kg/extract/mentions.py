@@ -76,6 +76,7 @@ _PRODUCT_LIST = re.compile(
     rf"([A-Za-z0-9{HAN}“”]{{2,12}}(?:(?:、|和|及|与|以及)[A-Za-z0-9{HAN}“”]{{2,12}})+)等(?:AI|人工智能|智能)?"
     r"(?:产品|应用|App|APP|品牌|大模型|游戏)"
 )
+_LATIN_LIST_PARTNER = re.compile(rf"(、|和|与|及)({_LATIN})(?![A-Za-z0-9])")
 _QUOTED = re.compile(r"[“\"「]([^”\"」]{2,16})[”\"」]")
 
 
@@ -83,6 +84,9 @@ def discover(text: str, lex: Lexicon) -> Names:
     """Pass 1: learn the article's own names on top of the lexicon."""
     names = Names(lex.gazetteer.copy(), {})
     gaz = names.gazetteer
+    for alias, canonical in lex.risky.items():  # 长城 counts once 长城汽车 is in the text
+        if canonical in text and canonical in gaz.names:
+            gaz.add(alias, gaz.names[canonical][0], gaz.names[canonical][1])
     _discover_organizations(text, lex, names)
     for match in _LATIN_AFTER_CUE.finditer(text):
         if match.group(1) not in gaz.names and len(match.group(1)) > 1 and match.group(1) not in lex.titles:
@@ -106,6 +110,11 @@ def discover(text: str, lex: Lexicon) -> Names:
         for name in map(str.strip, items):
             if 2 <= len(name) <= 10 and name not in gaz.names and not _is_generic(name, lex):
                 gaz.add(name, PRODUCT, name)
+    for match in _LATIN_LIST_PARTNER.finditer(text):  # 高盛和DST: a list partner of a known organisation
+        before = _known_ending_at_any(text, match.start(), gaz)
+        name = match.group(2)
+        if before and gaz.names[before][0] == ORGANIZATION and name not in gaz.names and name not in lex.titles:
+            gaz.add(name, ORGANIZATION, name)
     _discover_dotted(text, gaz)
     _discover_people(text, lex, gaz)
     _discover_parenthesised(text, gaz)
@@ -125,9 +134,12 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
         if tail and match.group() not in W.ORG_SUFFIX_TAILS:
             end += len(tail)
         known = _leading_known_org(text[start:match.start()] + "集团", gaz)
-        trimmed = _trim_modifier(text, start + (len(known[0]) if known else 0), match.start(), match.group())
-        if known and trimmed > start + len(known[0]) or not known:
+        prefix_end = start + (len(known[0]) if known else 0)
+        trimmed = _trim_modifier(text, prefix_end, match.start(), match.group())
+        if trimmed > prefix_end or not known:
             start = trimmed
+        if known and start == prefix_end == match.start() and match.group() not in W.ORG_NAME_TAILS:
+            continue  # 阿里云|开启|事业部 trimmed to nothing after the known name
         modifier = text[start:match.start()]
         if not modifier or modifier in W.GENERIC_MODIFIERS or modifier in lex.places and match.group() in (
                 "公司", "集团"):
@@ -147,7 +159,7 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
             if stripped != name:
                 gaz.add(stripped, ORGANIZATION, stripped)
                 canonical = stripped
-        if parent and name[len(parent[0]):] in W.ORG_NAME_TAILS:  # Salesforce集团: the same organisation
+        if parent and re.sub(r"[()]", "", name[len(parent[0]):]) in W.ORG_NAME_TAILS:  # Salesforce集团
             gaz.add(name, ORGANIZATION, parent[1])
             continue
         gaz.add(name, ORGANIZATION, canonical)
@@ -184,15 +196,17 @@ def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
 def _trim_modifier(text: str, start: int, end: int, suffix: str) -> int:
     """Move ``start`` past the last word of the modifier that cannot belong to a name (by jieba's tags).
 
-    Verbs break a company name anywhere (董事会已同意|公司) but a unit name only when they are
-    not the word right before the suffix (持有|哈佛商学院, but 游戏发行事业部).
+    Function words always break (阿里云|一级|事业部); verbs break a company name anywhere
+    (董事会已同意|公司) but a unit name only when they are not the word right before the suffix
+    (持有|哈佛商学院, but 游戏发行事业部), or when they open the modifier (有赞|开启|事业部).
     """
     company = suffix in W.COMPANY_SUFFIXES
     words = jieba.posseg.lcut(text[start:end], HMM=False)
     pos = start
     for n, (word, flag) in enumerate(words):
         pos += len(word)
-        if flag.startswith(W.MODIFIER_BREAK_TAGS) or flag.startswith("v") and (company or n < len(words) - 1):
+        verb = flag.startswith("v") and (company or n < len(words) - 1 or n == 0 or len(word) == 1)
+        if flag.startswith(W.MODIFIER_BREAK_TAGS) or verb:
             start = pos
     return start
 
@@ -320,9 +334,11 @@ def _discover_parenthesised(text: str, gaz: Gazetteer) -> None:
             if inner.startswith(label):
                 inner = inner[len(label):].lstrip(":")
         kind, canonical = gaz.names[owner]
-        if re.fullmatch(r"[A-Za-z][A-Za-z .\-]{1,38}", inner) or (
-                re.fullmatch(rf"[{HAN}]{{2,4}}", inner) and kind == PERSON):
+        latin = re.fullmatch(r"[A-Za-z][A-Za-z .\-]{1,38}", inner)
+        if latin or (re.fullmatch(rf"[{HAN}]{{2,4}}", inner) and kind == PERSON):
             gaz.add(inner.strip(), kind, canonical)
+        if latin and kind == PERSON and " " in inner:  # Oliver Blume: later "Blume" alone
+            gaz.add(inner.split()[-1], kind, canonical)
 
 
 def _known_ending_at_any(text: str, pos: int, gaz: Gazetteer) -> str | None:

@@ -10,7 +10,7 @@ from kg.model import Entity
 def resolve_entities(mentions: list[Mention]) -> tuple[list[Entity], dict[str, str]]:
     """Group mentions into entities; return them and a map canonical key → display name.
 
-    An entity is written with the fullest name the article uses for it;
+    An entity is written with the fullest Chinese name the article uses for it;
     lexicon 简称 that the article also uses become aliases, and so does a
     short name when its full form (short name + 集团/公司/汽车 …) occurs.
     """
@@ -29,7 +29,7 @@ def resolve_entities(mentions: list[Mention]) -> tuple[list[Entity], dict[str, s
         for short, target in merged.items():
             if target == key:
                 forms |= surfaces[short]
-        name = max(sorted(forms), key=len)
+        name = max(sorted(forms), key=lambda form: (not form.isascii(), len(form)))
         display[key] = name
         aliases = forms - {name}
         entities.append(Entity(name, KIND_OF_TYPE[kinds[key]], aliases))

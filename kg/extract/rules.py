@@ -44,7 +44,8 @@ SLOT_CLASSES = {
     "ENT": CODE[PER] + CODE[PREF] + CODE[ORG] + CODE[OREF] + CODE[PRD],
 }
 _MENTION_CLASS = "\ue001-\ue007"
-_LIST_SEP = "(?:、|和|及|与|以及|,|及其)"
+_LIST_SEP = "(?:、|和|及|以及|及其)"
+_ROLE_LIST_SEP = "(?:、|和|及|以及|及其|与|兼任|兼)"
 _NO_DATE_CLASS = "\ue001-\ue006"
 _GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,10}}?"
 _SHORT_GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,3}}?"
@@ -115,7 +116,8 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]
             if with_role:  # 中国农业发展银行江西省分行行长: a few words may sit between the two
                 item += f"(?:{_SHORT_GAP}{CODE[ROLE]})?"
                 paired.add(match.group(1))
-            out.append(f"(?P<{match.group(1)}>{item}(?:{_LIST_SEP}{item})*)")
+            sep = _ROLE_LIST_SEP if with_role else _LIST_SEP
+            out.append(f"(?P<{match.group(1)}>{item}(?:{sep}{item})*)")
     out.append(pattern[pos:])
     body = "".join(out)
     zero = pattern.startswith("<s:")
