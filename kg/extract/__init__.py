@@ -43,6 +43,8 @@ UNDATED = frozenset({"formerly_at"})
 HEDGE_FACTOR = 0.5
 NESTED_RULE = "subunit.nested-name"
 FOUNDER = re.compile("创始人|创办人|缔造者")
+PAST = re.compile("曾|此前|之前|早年|历任|先后任|昔日|过去|早前|前任")
+ACTING_RELATIONS = frozenset({"acquired", "invested_in", "founded"})
 
 
 @dataclass
@@ -147,14 +149,18 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                 relation = rule.relation
                 role = o_role or role_m or s_role or (_role_after(owners, match.end("o")) if relation in
                                                       ROLE_RELATIONS and "o" in rule.regex.groupindex else None)
-                if relation == "holds_position" and role is not None and role.text != role.key:
-                    relation = "formerly_at"  # 前CEO, 原总裁
+                verb_end = match.start("o") if "o" in rule.regex.groupindex else match.end()
+                if relation == "holds_position" and (role is not None and role.text != role.key
+                                                     or PAST.search(_clause_before(skel, verb_end))):
+                    relation = "formerly_at"  # 前CEO, 原总裁, 此前曾任
                 s_type, o_type = _entity_type(s), _entity_type(o)
                 if s_type is None or o_type is None or s.key == o.key:
                     continue
                 subject_types, object_types = SIGNATURES[relation]
                 if o_type == PRD and ORG in object_types and role is not None:
                     o_type = ORG  # a title at a product (TikTok CEO) makes it an organisation
+                if s_type == PRD and relation in ACTING_RELATIONS:
+                    s_type = ORG  # a brand that acquires or invests is its company (Facebook收购…)
                 if s_type not in subject_types or o_type not in object_types:
                     continue
                 date = None if relation in UNDATED else (
@@ -169,6 +175,12 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                 out.append((fact, s, o))
                 context.subject[s_type] = s
     return out
+
+
+def _clause_before(skel: str, end: int) -> str:
+    """The skeleton from the start of the clause that contains ``end`` up to ``end``."""
+    start = max(skel.rfind(ch, 0, end) for ch in ",;:") + 1
+    return skel[start:end]
 
 
 def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], found: list[Mention],
@@ -201,7 +213,7 @@ def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], co
         return slot_items(owners, match.span("s"), "s" in rule.paired)
     if not rule.zero_subject:
         return []
-    wanted = SIGNATURES[rule.relation][0]
+    wanted = SIGNATURES[rule.relation][1 if rule.swap else 0]
     for _fact, s, _ in reversed(so_far):  # the subject of this sentence's previous clause
         if _entity_type(s) in wanted:
             return [(s, None)]

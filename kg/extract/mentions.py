@@ -205,7 +205,7 @@ def _trim_modifier(text: str, start: int, end: int, suffix: str) -> int:
     pos = start
     for n, (word, flag) in enumerate(words):
         pos += len(word)
-        verb = flag.startswith("v") and (company or n < len(words) - 1 or n == 0 or len(word) == 1)
+        verb = flag.startswith("v") and len(word) > 1 and (company or n < len(words) - 1 or n == 0)
         if flag.startswith(W.MODIFIER_BREAK_TAGS) or verb:
             start = pos
     return start
