@@ -68,6 +68,11 @@ LATIN_ORG_CUES = (
     "平台", "基金",
     "投资方", "投资机构",
 )
+# A Latin word after an organisation cue is no organisation when a noun follows it (公司VR一体机).
+LATIN_NOUN_TAILS = ("一体机", "眼镜", "头显", "设备", "业务", "技术", "相关", "产品", "领域", "市场", "行业", "赛道",
+                    "芯片", "手机", "平台", "应用", "游戏", "内容", "生态", "团队", "部门")
+# A known name whose last character forms a word this frequent with the next one is not that name.
+SPLIT_WORD_FREQ = 2000
 # Products: after 旗下(AI)应用/产品/App …, or quoted after a product noun.
 PRODUCT_CUES = (
     r"旗下(?:的)?(?:AI|人工智能|智能|移动)?(?:应用|产品|App|APP|app|品牌|平台|大模型|助手|软件|游戏)",
@@ -88,7 +93,7 @@ PERSON_LEFT_CUES = (
     "先生", "女士", "大佬", "明星", "艺人", "演员", "歌手", "教练", "选手", "律师", "医生", "院士",
     "接替", "接任", "继任", "人物", "主角", "丈夫", "妻子",
     "儿子", "女儿", "父亲", "母亲", "兄弟", "搭档", "同事", "下属", "上司", "任命", "邀请", "提名", "推举",
-    "选举", "委任", "变更为", "更换为", "任命为",
+    "选举", "委任", "变更为", "更换为", "任命为", "变为",
 )
 # Words after which a name may start; unlike PERSON_LEFT_CUES they need a cue after the name too.
 PERSON_LEFT_BOUNDARIES = (
@@ -103,9 +108,10 @@ PERSON_RIGHT_CUES = (
     "创立", "创建", "负责", "统管", "分管", "主管", "掌管", "带领", "牵头", "汇报", "等人", "成为",
     "亦", "现任", "此前", "之前", "宣布", "所说", "发文", "回忆", "在", "于", "被", "与", "和", "及",
     "、", "(", "任", "不再", "仍", "同时", "本人", "对", "作为", "获得", "出席", "领导", "主导",
-    "执掌", "接管", "联合", "共同", "的", "现亦", "历任", "一直", "目前", "近日", "日前", "今日", "昨日",
+    "执掌", "接管", "联合", "共同", "现亦", "历任", "一直", "目前", "近日", "日前", "今日", "昨日",
     "今天", "昨天", "随后", "先后", "还曾", "早年", "毕业", "出生", "请辞", "正式", "带队", "发表",
-    "现身", "亲自", "独自", "本次", "生于", "出生于",
+    "现身", "亲自", "独自", "本次", "生于", "出生于", "变为", "的职务", "的职位", "的任命", "的离职", "的加盟",
+    "的加入", "的带领", "的领导", "的离开",
 )
 PERSON_RIGHT_CUES_LONG = tuple(c for c in PERSON_RIGHT_CUES if len(c) > 1)
 # Characters that never start or continue a given name in running text.

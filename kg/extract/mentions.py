@@ -67,13 +67,16 @@ _LATIN = r"[A-Za-z][A-Za-z0-9&.\-]*(?: [A-Z][A-Za-z0-9&.\-]*)*"
 _ORG_SUFFIX = re.compile("|".join(sorted(map(re.escape, W.ORG_SUFFIXES), key=len, reverse=True)))
 _DOTTED = re.compile(rf"[{HAN}]{{1,12}}(?:[·・•‧∙][{HAN}]{{1,10}})+")
 _PAREN = re.compile(r"\(([^()]{1,40})\)")
-_LATIN_AFTER_CUE = re.compile(rf"(?:{'|'.join(W.LATIN_ORG_CUES)})({_LATIN})")
+_LATIN_AFTER_CUE = re.compile(
+    rf"(?:{'|'.join(W.LATIN_ORG_CUES)})({_LATIN})(?![A-Za-z0-9]|{'|'.join(W.LATIN_NOUN_TAILS)})"
+)
+_QUOTED_BEFORE = re.compile(r"[「“\"『][^「“\"『」”』]{1,12}$")
 _PRODUCT_AFTER_CUE = re.compile(
     rf"(?:{'|'.join(W.PRODUCT_CUES)})[“\"「]?([A-Za-z0-9{HAN}][A-Za-z0-9{HAN} ]{{0,11}}?)[”\"」]?"
     rf"(?={'|'.join(W.PRODUCT_RIGHT_STOPS)}|[,。;:、()]|$)"
 )
 _PRODUCT_LIST = re.compile(
-    rf"([A-Za-z0-9{HAN}“”]{{2,12}}(?:(?:、|和|及|与|以及)[A-Za-z0-9{HAN}“”]{{2,12}})+)等(?:AI|人工智能|智能)?"
+    rf"([A-Za-z0-9{HAN}“”]{{2,12}}(?:(?:、|和|及|与|以及)[A-Za-z0-9{HAN}“”]{{2,12}})+)等[^,。;]{{0,8}}?"
     r"(?:产品|应用|App|APP|品牌|大模型|游戏)"
 )
 _LATIN_LIST_PARTNER = re.compile(rf"(、|和|与|及)({_LATIN})(?![A-Za-z0-9])")
@@ -150,6 +153,11 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
         known = gaz.names.get(name)
         if known:
             continue
+        if name[0] in "「“\"『":
+            plain = re.sub("[「」“”\"『』]", "", name)
+            gaz.add(name, ORGANIZATION, plain)
+            gaz.add(plain, ORGANIZATION, plain)
+            continue
         parent = _leading_known_org(name, gaz)
         if parent and parent[0] == name:
             continue
@@ -176,6 +184,8 @@ def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
     if pos and re.match(r"[A-Za-z0-9]", text[pos - 1]):
         latin = re.search(rf"{_LATIN}$", text[max(0, pos - 40):pos])
         return pos - len(latin.group()) if latin else pos
+    if pos and text[pos - 1] in "」”\"』" and (quoted := _QUOTED_BEFORE.search(text, max(0, pos - 14), pos - 1)):
+        return pos - 1 - len(quoted.group())  # 「混元助手」项目组
     start = pos
     limit = max(0, pos - W.MAX_ORG_MODIFIER)
     while start > limit:
@@ -367,6 +377,9 @@ def tag(text: str, start: int, end: int, names: Names, lex: Lexicon,
             i += 1
             continue
         surface = gaz.match(text, i)
+        if surface and lex.word_freq.get(text[i + len(surface) - 1:i + len(surface) + 1], 0) >= W.SPLIT_WORD_FREQ \
+                and not surface.isascii() and surface in lex.gazetteer.names:
+            surface = None  # a lexicon name whose last character starts a common word: 教育部|门
         if surface and i + len(surface) <= end and not any(taken[i - start:i - start + len(surface)]):
             kind, canonical = gaz.names[surface]
             mentions.append(Mention(i, i + len(surface), TYPE_OF_KIND[kind], surface, canonical,
