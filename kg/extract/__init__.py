@@ -37,7 +37,7 @@ __all__ = ["extract"]
 
 DENIAL = re.compile(r"否认|不实|辟谣|并未|没有(?:加入|离职|收购|投资)|谣言")
 HEDGE = re.compile(r"(?:^|[,;:])(?:据|有消息|市场|外界|业内)?传(?![媒统播输感承奇说])|传闻|据传|传出|拟|"
-                   r"或将|或于|计划|有望|可能|考虑|洽谈|谈判|意向|据悉将|或许|预计将")
+                   r"或将|或于|计划|有望|可能|考虑|洽谈|谈判|意向|据悉将|或许|预计将|邀请|试图|希望|猜测")
 ROLE_RELATIONS = frozenset({"joined", "holds_position", "left", "formerly_at", "succeeded"})
 UNDATED = frozenset({"formerly_at"})
 HEDGE_FACTOR = 0.5
@@ -149,6 +149,8 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                 relation = rule.relation
                 role = o_role or role_m or s_role or (_role_after(owners, match.end("o")) if relation in
                                                       ROLE_RELATIONS and "o" in rule.regex.groupindex else None)
+                if role is not None and _person_after(owners, role, s):
+                    continue  # 现任保时捷CEO奥利弗: the title belongs to the person named after it
                 verb_end = match.start("o") if "o" in rule.regex.groupindex else match.end()
                 if relation == "holds_position" and (role is not None and role.text != role.key
                                                      or PAST.search(_clause_before(skel, verb_end))):
@@ -164,7 +166,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                 if s_type not in subject_types or o_type not in object_types:
                     continue
                 date = None if relation in UNDATED else (
-                    date_m.key if date_m else _date_before(owners, match.start()))
+                    date_m.key if date_m else _date_near(owners, match.start(), match.end()))
                 fact = Fact(
                     doc=article.id, subject=s.key, subject_type=KIND_OF_TYPE[s_type], predicate=relation,
                     object=o.key, object_type=KIND_OF_TYPE[o_type], evidence=evidence,
@@ -255,55 +257,59 @@ def _role_after(owners: list[Mention | None], end: int) -> Mention | None:
     return None
 
 
-def _date_before(owners: list[Mention | None], start: int) -> str | None:
-    """The closest date before the match in the same sentence."""
-    for i in range(start - 1, -1, -1):
+def _date_near(owners: list[Mention | None], start: int, end: int) -> str | None:
+    """A date inside the match (将在9月1日离职), else the closest one before it in the sentence."""
+    for i in [*range(start, end), *range(start - 1, -1, -1)]:
         m = owners[i]
         if m is not None and m.type == "DATE":
             return m.key
     return None
 
 
+def _person_after(owners: list[Mention | None], role: Mention, subject: Mention) -> bool:
+    """Whether a person other than the subject directly follows the title."""
+    at = next((i for i, m in enumerate(owners) if m is role), None)
+    nxt = owners[at + 1] if at is not None and at + 1 < len(owners) else None
+    return nxt is not None and _entity_type(nxt) == PER and nxt.key != subject.key
+
+
 def _finish(found: list[tuple[Fact, Mention, Mention]], display: dict[str, str]) -> list[Fact]:
-    """Name entities as the article does, drop duplicates (the most confident fact wins)."""
-    best: dict[tuple[str, str, str], Fact] = {}
+    """Name entities as the article does, add implied facts, drop duplicates (the most confident wins)."""
+    raw = []
     for fact, _, _ in found:
         fact.subject = display.get(fact.subject, fact.subject)
         fact.object = display.get(fact.object, fact.object)
+        if fact.subject != fact.object:
+            raw.append(fact)
+    raw += [extra for fact in raw if fact.predicate != "joined" and (extra := _derived(fact))]
+    best: dict[tuple[str, str, str], Fact] = {}
+    for fact in raw:
         key = (fact.subject, fact.predicate, fact.object)
-        if fact.subject == fact.object:
-            continue
         old = best.get(key)
-        if old is None or fact.confidence > old.confidence or (
-                fact.confidence == old.confidence and not old.role and fact.role):
-            if old is not None:
-                fact.role = fact.role or old.role
-                fact.date = fact.date or old.date
+        if old is None:
             best[key] = fact
-        else:
-            old.role = old.role or fact.role
-            old.date = old.date or fact.date
-    facts = list(best.values())
-    for fact in facts:  # 加入X,出任X副总裁: the position's title and date qualify the joining too
+            continue
+        if old.role and fact.role and FOUNDER.search(old.role) and not FOUNDER.search(fact.role):
+            old.role = fact.role  # 联合创始人宿华 … 担任董事长: the position is the role
+        winner, loser = (fact, old) if fact.confidence > old.confidence else (old, fact)
+        winner.role, winner.date = winner.role or loser.role, winner.date or loser.date
+        best[key] = winner
+    for fact in list(best.values()):  # 加入X,出任X副总裁: the position's title and date qualify the joining
         twin = best.get((fact.subject, "holds_position", fact.object))
         if fact.predicate == "joined" and twin is not None:
-            fact.role = fact.role or twin.role
-            fact.date = fact.date or twin.date
-    for fact in list(facts):
-        derived = _derived(fact)
-        if derived and (fact.subject, derived, fact.object) not in best:
-            extra = Fact(**{**fact.__dict__, "predicate": derived, "rule": f"{fact.rule}+{derived}"})
-            if derived == "founded":
-                extra.role = None
-            best[(fact.subject, derived, fact.object)] = extra
-            facts.append(extra)
-    return facts
+            fact.role, fact.date = fact.role or twin.role, fact.date or twin.date
+        if fact.predicate == "joined" and (extra := _derived(fact)):
+            best.setdefault((extra.subject, extra.predicate, extra.object), extra)
+    return list(best.values())
 
 
-def _derived(fact: Fact) -> str | None:
+def _derived(fact: Fact) -> Fact | None:
     """What a fact implies: joining with a title states the new position; a founder title, the founding."""
     if fact.predicate == "joined" and fact.role:
-        return "holds_position"
-    if fact.predicate in ("holds_position", "formerly_at") and fact.role and FOUNDER.search(fact.role):
-        return "founded"
-    return None
+        predicate = "holds_position"
+    elif fact.predicate in ("holds_position", "formerly_at") and fact.role and FOUNDER.search(fact.role):
+        predicate = "founded"
+    else:
+        return None
+    return Fact(**{**fact.__dict__, "predicate": predicate, "rule": f"{fact.rule}+{predicate}",
+                   "role": fact.role if predicate == "holds_position" else None})

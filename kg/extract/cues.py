@@ -72,7 +72,7 @@ LATIN_ORG_CUES = (
 LATIN_NOUN_TAILS = ("一体机", "眼镜", "头显", "设备", "业务", "技术", "相关", "产品", "领域", "市场", "行业", "赛道",
                     "芯片", "手机", "平台", "应用", "游戏", "内容", "生态", "团队", "部门")
 # A known name whose last character forms a word this frequent with the next one is not that name.
-SPLIT_WORD_FREQ = 2000
+SPLIT_WORD_FREQ = 1000
 # Products: after 旗下(AI)应用/产品/App …, or quoted after a product noun.
 PRODUCT_CUES = (
     r"旗下(?:的)?(?:AI|人工智能|智能|移动)?(?:应用|产品|App|APP|app|品牌|平台|大模型|助手|软件|游戏)",

@@ -49,6 +49,7 @@ _ROLE_LIST_SEP = "(?:、|和|及|以及|及其|与|兼任|兼)"
 _NO_DATE_CLASS = "\ue001-\ue006"
 _GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,10}}?"
 _SHORT_GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,3}}?"
+_ROLE_GAP = rf"[^{_MENTION_CLASS},;:。!?、]{{0,6}}?"
 _CLAUSE_START = r"(?:^|(?<=[,;:]))"
 _MACRO = re.compile(r"<(s|o|role|date|any)(?::([A-Z]+)(\+ROLE)?)?>|…|~")
 
@@ -113,8 +114,8 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]
             out.append(f"[{_MENTION_CLASS}]")
         else:
             item = f"[{SLOT_CLASSES[kind]}]"
-            if with_role:  # 中国农业发展银行江西省分行行长: a few words may sit between the two
-                item += f"(?:{_SHORT_GAP}{CODE[ROLE]})?"
+            if with_role:  # 中国农业发展银行江西省分行行长, 百度凤巢系统的架构师: words may sit between
+                item += f"(?:{_ROLE_GAP}{CODE[ROLE]})?"
                 paired.add(match.group(1))
             sep = _ROLE_LIST_SEP if with_role else _LIST_SEP
             out.append(f"(?P<{match.group(1)}>{item}(?:{sep}{item})*)")
