@@ -29,7 +29,7 @@ from kg.extract.mentions import (
     tag,
 )
 from kg.extract.resolve import resolve_entities
-from kg.extract.rules import SIGNATURES, Rule, load_rules, skeleton, slot_items
+from kg.extract.rules import SIGNATURES, Rule, load_rules, role_span, skeleton, slot_items
 from kg.extract.sentences import Sentence, split_sentences
 from kg.model import Article, Extraction, Fact
 
@@ -143,7 +143,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
             subjects = _subjects(rule, match, owners, context, out)
             objects = _objects(rule, match, owners, found, context)
             pairs = _pairs(rule, subjects, objects)
-            role_m = owners[match.start("role")] if "role" in rule.regex.groupindex else None
+            role_m = role_span(owners, match.span("role"), article.text) if "role" in rule.regex.groupindex else None
             date_m = owners[match.start("date")] if "date" in rule.regex.groupindex else None
             for (s, s_role), (o, o_role) in pairs:
                 relation = rule.relation
@@ -268,7 +268,7 @@ def _date_near(owners: list[Mention | None], start: int, end: int) -> str | None
 
 def _person_after(owners: list[Mention | None], role: Mention, subject: Mention) -> bool:
     """Whether a person other than the subject directly follows the title."""
-    at = next((i for i, m in enumerate(owners) if m is role), None)
+    at = next((i for i, m in enumerate(owners) if m is not None and m.type == ROLE and m.end == role.end), None)
     nxt = owners[at + 1] if at is not None and at + 1 < len(owners) else None
     return nxt is not None and _entity_type(nxt) == PER and nxt.key != subject.key
 

@@ -80,6 +80,7 @@ _PRODUCT_LIST = re.compile(
     r"(?:产品|应用|App|APP|品牌|大模型|游戏)"
 )
 _LATIN_LIST_PARTNER = re.compile(rf"(、|和|与|及)({_LATIN})(?![A-Za-z0-9])")
+_UNIT_BEFORE_TITLE = re.compile(rf"(?<=[A-Za-z0-9{HAN}])(?=[{HAN}]{{2,4}}(?:原|前|现任)?[A-Z{HAN}])")
 _QUOTED = re.compile(r"[“\"「]([^”\"」]{2,16})[”\"」]")
 
 
@@ -118,6 +119,7 @@ def discover(text: str, lex: Lexicon) -> Names:
         name = match.group(2)
         if before and gaz.names[before][0] == ORGANIZATION and name not in gaz.names and name not in lex.titles:
             gaz.add(name, ORGANIZATION, name)
+    _discover_units_before_titles(text, lex, names)
     _discover_dotted(text, gaz)
     _discover_people(text, lex, gaz)
     _discover_parenthesised(text, gaz)
@@ -138,7 +140,7 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
             end += len(tail)
         known = _leading_known_org(text[start:match.start()] + "集团", gaz)
         prefix_end = start + (len(known[0]) if known else 0)
-        trimmed = _trim_modifier(text, prefix_end, match.start(), match.group())
+        trimmed = _trim_modifier(text, prefix_end, match.start(), match.group(), after_known=bool(known))
         if trimmed > prefix_end or not known:
             start = trimmed
         if known and start == prefix_end == match.start() and match.group() not in W.ORG_NAME_TAILS:
@@ -179,6 +181,29 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
                 gaz.add(short, ORGANIZATION, canonical)
 
 
+def _discover_units_before_titles(text: str, lex: Lexicon, names: Names) -> None:
+    """A known organisation, two to four more characters, then a title: a unit of it (网易严选原CEO)."""
+    gaz, roles = names.gazetteer, role_regex(lex)
+    for match in _UNIT_BEFORE_TITLE.finditer(text):
+        at = match.start()
+        known = _known_ending_at_any(text, at, gaz)
+        if known is None or gaz.names[known][0] != ORGANIZATION:
+            continue
+        for n in (2, 3, 4):  # the shortest unit name before a title: 网易|严选|原CEO
+            unit = text[at:at + n]
+            if len(unit) < n or not re.fullmatch(rf"[{HAN}]+", unit) or roles.match(text, at) \
+                    or _ORG_SUFFIX.match(text, at + n) or _ORG_SUFFIX.search(unit) or unit in lex.places \
+                    or any(ch in W.NON_NAME_CHARS for ch in unit) \
+                    or any(w in unit for w in W.LEFT_STOPS if len(w) > 1):
+                continue
+            if roles.match(text, at + n):
+                name = known + unit
+                if name not in gaz.names:
+                    gaz.add(name, ORGANIZATION, name)
+                    names.parents[name] = gaz.names[known][1]
+                break
+
+
 def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
     """Start of the modifier that precedes an organisation suffix at ``pos``."""
     if pos and re.match(r"[A-Za-z0-9]", text[pos - 1]):
@@ -203,19 +228,19 @@ def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
     return known if known is not None else start
 
 
-def _trim_modifier(text: str, start: int, end: int, suffix: str) -> int:
+def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bool) -> int:
     """Move ``start`` past the last word of the modifier that cannot belong to a name (by jieba's tags).
 
     Function words always break (阿里云|一级|事业部); verbs break a company name anywhere
     (董事会已同意|公司) but a unit name only when they are not the word right before the suffix
-    (持有|哈佛商学院, but 游戏发行事业部), or when they open the modifier (有赞|开启|事业部).
+    (持有|哈佛商学院, but 游戏发行事业部), or when they open what follows a known name (有赞|开启|事业部).
     """
     company = suffix in W.COMPANY_SUFFIXES
     words = jieba.posseg.lcut(text[start:end], HMM=False)
     pos = start
     for n, (word, flag) in enumerate(words):
         pos += len(word)
-        verb = flag.startswith("v") and len(word) > 1 and (company or n < len(words) - 1 or n == 0)
+        verb = flag.startswith("v") and len(word) > 1 and (company or n < len(words) - 1 or n == 0 and after_known)
         if flag.startswith(W.MODIFIER_BREAK_TAGS) or verb:
             start = pos
     return start
@@ -296,8 +321,9 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
     surname = text[i:i + 2] if text[i:i + 2] in lex.surnames else text[i]
     if surname not in lex.surnames or surname in lex.ambiguous_surnames and len(surname) == 1:
         return None
-    if i and re.match(rf"[{HAN}]", text[i - 1]) and not _left_cue(text, i, lex):
-        return None
+    if i and re.match(rf"[{HAN}]", text[i - 1]) and not _left_cue(text, i, lex) \
+            and lex.word_freq.get(text[i - 1:i + 1], 0) + lex.word_freq.get(text[i - 2:i + 1], 0) > 0:
+        return None  # the surname ends a word that starts before it (对方|表示)
     g = i + len(surname)
     given = ""
     for ch in text[g:g + 2]:
@@ -312,7 +338,7 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
     if len(given) == 2 and lex.word_freq.get(text[g + 1:g + 3], 0) >= W.WORD_FREQ_BREAK \
             and not text.startswith(W.PERSON_RIGHT_CUES_LONG, g + 2):
         candidates = candidates[1:]  # the last character starts a word: 吴嘉|汇报, 张峰|调任
-    candidates = [c for c in candidates if not _is_generic(c, lex)]
+    candidates = [c for c in candidates if not _is_generic(c, lex) and lex.word_freq.get(c, 0) < W.NAME_WORD_FREQ]
     if not candidates:
         return None
     cued = [c for c in candidates if _right_cue(text[i + len(c):])]

@@ -8,7 +8,7 @@ regular expressions over that skeleton written with readable macros:
 ``<s:PER>``  subject slot of a type (PER, ORG, PRD, ORGPRD, ENT); a slot takes a
              list too (A、B和C) and yields one fact per item
 ``<o:ORG>``  object slot; ``<o:ORG+ROLE>`` pairs each item with the title after it
-``<role>``   a job title, ``<date>`` a date, ``<any>`` any mention
+``<role>``   a job title (titles in a row, 创始人、CEO, make one), ``<date>`` a date, ``<any>`` any mention
 ``…``        a short gap (at most 10 characters, no mention but dates, no clause break)
 ``~``        a very short gap (at most 3 characters)
 
@@ -108,7 +108,9 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]
             out.append(_SHORT_GAP)
         elif match.group(1) in ("role", "date"):
             code = CODE[ROLE if match.group(1) == "role" else DATE]
-            out.append(code if match.group(1) in named else f"(?P<{match.group(1)}>{code})")
+            if match.group(1) == "role":  # 创始人、CEO: titles in a row are one role
+                code = f"{code}(?:(?:、|和|及|与|兼){code})*"
+            out.append(f"(?:{code})" if match.group(1) in named else f"(?P<{match.group(1)}>{code})")
             named.add(match.group(1))
         elif match.group(1) == "any":
             out.append(f"[{_MENTION_CLASS}]")
@@ -159,6 +161,18 @@ def skeleton(text: str, start: int, end: int, mentions: list[Mention]) -> tuple[
     chars.append(tail)
     owners.extend([None] * len(tail))
     return "".join(chars), owners
+
+
+def role_span(owners: list[Mention | None], span: tuple[int, int], text: str) -> Mention | None:
+    """The title (or run of titles) in a matched span, as one mention worded as in the text."""
+    titles = [m for m in owners[span[0]:span[1]] if m is not None and m.type == ROLE]
+    if not titles:
+        return None
+    if len(titles) == 1:
+        return titles[0]
+    first, last = titles[0], titles[-1]
+    worded = text[first.start:last.end]
+    return Mention(first.start, last.end, ROLE, worded, first.key + worded[len(first.text):])
 
 
 def slot_items(owners: list[Mention | None], span: tuple[int, int], with_role: bool
