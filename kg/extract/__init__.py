@@ -90,8 +90,10 @@ def _main_organization(tagged: list[tuple[Sentence, list[Mention]]], title: str,
     """
     counts: Counter[str] = Counter()
     first: dict[str, Mention] = {}
-    for surface, (kind, key) in names.gazetteer.names.items():
-        if kind == "Organization" and len(surface) > 1 and surface in title and not key.endswith(UNIT_SUFFIXES):
+    for i in range(len(title)):
+        surface = names.gazetteer.match(title, i)
+        kind, key = names.gazetteer.names[surface] if surface else (None, "")
+        if kind == "Organization" and not key.endswith(UNIT_SUFFIXES):
             counts[key] += 1
     for _, found in tagged:
         for m in found:
@@ -131,6 +133,8 @@ def _resolve_references(found: list[Mention], context: _Context) -> None:
 
 def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rules: tuple[Rule, ...],
                  context: _Context) -> list[tuple[Fact, Mention, Mention]]:
+    if sum(m.type in (PER, PREF, ORG, OREF, PRD) for m in found) < 1:
+        return []
     skel, owners = skeleton(article.text, sentence.start, sentence.end, found)
     if DENIAL.search(skel):
         return []
@@ -139,7 +143,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
     evidence = article.body[evidence_start:evidence_end]
     out: list[tuple[Fact, Mention, Mention]] = []
     for rule in rules:
-        for match in rule.regex.finditer(skel):
+        for match in rule.finditer(skel):
             subjects = _subjects(rule, match, owners, context, out)
             objects = _objects(rule, match, owners, found, context)
             pairs = _pairs(rule, subjects, objects)

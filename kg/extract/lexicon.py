@@ -6,6 +6,8 @@ list comes from. The lexicon is loaded once per process.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,39 +32,60 @@ def _words(name: str) -> frozenset[str]:
     return frozenset(line.split("\t")[0].strip() for line in _lines(name))
 
 
+def char_class(chars: Iterable[str]) -> re.Pattern[str]:
+    """A regular expression matching any one of ``chars``."""
+    return re.compile("[" + "".join(sorted(map(re.escape, chars))) + "]")
+
+
 @dataclass
 class Gazetteer:
     """Longest-match lookup of known names: surface → (type, canonical name)."""
 
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
     lengths: dict[str, list[int]] = field(default_factory=dict)  # first char → lengths, longest first
+    _first: re.Pattern[str] | None = field(default=None, repr=False)
 
     def add(self, surface: str, kind: str, canonical: str) -> None:
         """Register a surface form (first registration of a surface wins)."""
         if len(surface) < 2 or surface in self.names:
             return
         self.names[surface] = (kind, canonical)
-        key = surface[0].lower()
-        lengths = self.lengths.setdefault(key, [])
-        if len(surface) not in lengths:
-            lengths.append(len(surface))
-            lengths.sort(reverse=True)
+        for key in {surface[0], surface[0].lower(), surface[0].upper()}:
+            if key not in self.lengths:
+                self._first = None
+            lengths = self.lengths.setdefault(key, [])
+            if len(surface) not in lengths:
+                lengths.append(len(surface))
+                lengths.sort(reverse=True)
+
+    def first_chars(self) -> re.Pattern[str]:
+        """A character class of the characters a known name starts with (to skip the rest quickly)."""
+        if self._first is None:
+            self._first = char_class(self.lengths)
+        return self._first
 
     def copy(self) -> Gazetteer:
         """An independent copy, to extend with one article's names."""
-        return Gazetteer(dict(self.names), {k: list(v) for k, v in self.lengths.items()})
+        twin = Gazetteer(dict(self.names), {k: list(v) for k, v in self.lengths.items()})
+        twin._first = self._first  # still right until a name with a new first character is added
+        return twin
 
     def match(self, text: str, pos: int) -> str | None:
         """The longest known surface starting at ``pos`` (Latin names need word boundaries)."""
-        for length in self.lengths.get(text[pos].lower(), ()):
+        lengths = self.lengths.get(text[pos])
+        if lengths is None:
+            return None
+        for length in lengths:
             surface = text[pos:pos + length]
-            if len(surface) == length and surface in self.names:
-                if surface[-1].isascii() and surface[-1].isalnum() and pos + length < len(text) \
-                        and text[pos + length].isascii() and text[pos + length].isalnum():
+            if surface not in self.names:
+                continue
+            if surface[-1].isascii():
+                after = text[pos + length:pos + length + 1]
+                if surface[-1].isalnum() and after.isascii() and after.isalnum():
                     continue
-                if surface[0].isascii() and pos and text[pos - 1].isascii() and text[pos - 1].isalnum():
+                if pos and text[pos - 1].isascii() and text[pos - 1].isalnum():
                     continue
-                return surface
+            return surface
         return None
 
 
@@ -80,6 +103,10 @@ class Lexicon:
     places: frozenset[str]
     common_words: frozenset[str]
     word_freq: dict[str, int]  # jieba's dictionary: word → frequency
+    scan: re.Pattern[str] = field(init=False)  # where a known name or a surname can start
+
+    def __post_init__(self) -> None:
+        self.scan = char_class({*self.gazetteer.lengths, *(s[0] for s in self.surnames)})
 
 
 @cache

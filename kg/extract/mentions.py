@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 import jieba.posseg
 
@@ -80,7 +80,10 @@ _PRODUCT_LIST = re.compile(
     r"(?:产品|应用|App|APP|品牌|大模型|游戏)"
 )
 _LATIN_LIST_PARTNER = re.compile(rf"(、|和|与|及)({_LATIN})(?![A-Za-z0-9])")
-_UNIT_BEFORE_TITLE = re.compile(rf"(?<=[A-Za-z0-9{HAN}])(?=[{HAN}]{{2,4}}(?:原|前|现任)?[A-Z{HAN}])")
+_LEFT_STOPS = frozenset(W.LEFT_STOPS)
+_LONG_LEFT_STOPS = tuple(w for w in W.LEFT_STOPS if len(w) > 1)
+_NON_NAME = frozenset(W.NON_NAME_CHARS)
+_HAN_RUN = re.compile(rf"[{HAN}]+")
 _QUOTED = re.compile(r"[“\"「]([^”\"」]{2,16})[”\"」]")
 
 
@@ -119,9 +122,8 @@ def discover(text: str, lex: Lexicon) -> Names:
         name = match.group(2)
         if before and gaz.names[before][0] == ORGANIZATION and name not in gaz.names and name not in lex.titles:
             gaz.add(name, ORGANIZATION, name)
-    _discover_units_before_titles(text, lex, names)
     _discover_dotted(text, gaz)
-    _discover_people(text, lex, gaz)
+    _discover_people(text, lex, names)
     _discover_parenthesised(text, gaz)
     return names
 
@@ -181,27 +183,25 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
                 gaz.add(short, ORGANIZATION, canonical)
 
 
-def _discover_units_before_titles(text: str, lex: Lexicon, names: Names) -> None:
-    """A known organisation, two to four more characters, then a title: a unit of it (网易严选原CEO)."""
-    gaz, roles = names.gazetteer, role_regex(lex)
-    for match in _UNIT_BEFORE_TITLE.finditer(text):
-        at = match.start()
-        known = _known_ending_at_any(text, at, gaz)
-        if known is None or gaz.names[known][0] != ORGANIZATION:
+def _unit_before_title(text: str, at: int, known: str, lex: Lexicon, names: Names) -> int:
+    """After a known organisation ending at ``at``: two to four characters, then a title, name a unit
+    of it (网易严选原CEO). Registers the unit and returns its length (0 if there is none)."""
+    roles = role_regex(lex)
+    if roles.match(text, at):
+        return 0
+    for n in (2, 3, 4):  # the shortest unit name before a title: 网易|严选|原CEO
+        unit = text[at:at + n]
+        if len(unit) < n or not _HAN_RUN.fullmatch(unit) or _ORG_SUFFIX.match(text, at + n) \
+                or _ORG_SUFFIX.search(unit) or unit in lex.places or not _NON_NAME.isdisjoint(unit) \
+                or any(w in unit for w in _LONG_LEFT_STOPS):
             continue
-        for n in (2, 3, 4):  # the shortest unit name before a title: 网易|严选|原CEO
-            unit = text[at:at + n]
-            if len(unit) < n or not re.fullmatch(rf"[{HAN}]+", unit) or roles.match(text, at) \
-                    or _ORG_SUFFIX.match(text, at + n) or _ORG_SUFFIX.search(unit) or unit in lex.places \
-                    or any(ch in W.NON_NAME_CHARS for ch in unit) \
-                    or any(w in unit for w in W.LEFT_STOPS if len(w) > 1):
-                continue
-            if roles.match(text, at + n):
-                name = known + unit
-                if name not in gaz.names:
-                    gaz.add(name, ORGANIZATION, name)
-                    names.parents[name] = gaz.names[known][1]
-                break
+        if roles.match(text, at + n):
+            name = known + unit
+            if name not in names.gazetteer.names:
+                names.gazetteer.add(name, ORGANIZATION, name)
+                names.parents[name] = names.gazetteer.names[known][1]
+            return n
+    return 0
 
 
 def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
@@ -220,7 +220,7 @@ def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
             continue
         if not re.match(rf"[{HAN}A-Za-z0-9]", ch):
             break
-        if any(text.endswith(word, 0, start) for word in W.LEFT_STOPS):
+        if ends_with_any(text, start, _LEFT_STOPS):
             break
         start -= 1
     # a known organisation right before the modifier is the parent: keep it in the name
@@ -236,7 +236,7 @@ def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bo
     (持有|哈佛商学院, but 游戏发行事业部), or when they open what follows a known name (有赞|开启|事业部).
     """
     company = suffix in W.COMPANY_SUFFIXES
-    words = jieba.posseg.lcut(text[start:end], HMM=False)
+    words = _tags(text[start:end])
     pos = start
     for n, (word, flag) in enumerate(words):
         pos += len(word)
@@ -244,6 +244,12 @@ def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bo
         if flag.startswith(W.MODIFIER_BREAK_TAGS) or verb:
             start = pos
     return start
+
+
+@lru_cache(maxsize=65536)
+def _tags(phrase: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words and part-of-speech tags of a short phrase (cached: modifiers recur)."""
+    return tuple((w.word, w.flag) for w in jieba.posseg.cut(phrase, HMM=False))
 
 
 def _known_ending_at(text: str, pos: int, gaz: Gazetteer) -> int | None:
@@ -301,28 +307,35 @@ def _discover_dotted(text: str, gaz: Gazetteer) -> None:
                 gaz.add(part, PERSON, name)
 
 
-def _discover_people(text: str, lex: Lexicon, gaz: Gazetteer) -> None:
-    """Chinese names: a surname, one or two given characters, confirmed by context."""
-    i = 0
-    while i < len(text) - 1:
-        known = gaz.match(text, i)
-        if known:
-            i += len(known)
+def _discover_people(text: str, lex: Lexicon, names: Names) -> None:
+    """Chinese names: a surname, one or two given characters, confirmed by context.
+
+    The same left-to-right scan finds units named between a known organisation and a title.
+    """
+    gaz = names.gazetteer
+    i = 0  # everything before i is taken
+    for candidate in lex.scan.finditer(text, 0, len(text) - 1):
+        j = candidate.start()
+        if j < i:
             continue
-        name = _person_at(text, i, lex)
+        known = gaz.match(text, j)
+        if known:
+            i = j + len(known)
+            if gaz.names[known][0] == ORGANIZATION:
+                i += _unit_before_title(text, i, known, lex, names)
+            continue
+        name = _person_at(text, j, lex)
         if name:
             gaz.add(name, PERSON, name)
-            i += len(name)
-        else:
-            i += 1
+            i = j + len(name)
 
 
 def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
     surname = text[i:i + 2] if text[i:i + 2] in lex.surnames else text[i]
     if surname not in lex.surnames or surname in lex.ambiguous_surnames and len(surname) == 1:
         return None
-    if i and re.match(rf"[{HAN}]", text[i - 1]) and not _left_cue(text, i, lex) \
-            and lex.word_freq.get(text[i - 1:i + 1], 0) + lex.word_freq.get(text[i - 2:i + 1], 0) > 0:
+    if i and (lex.word_freq.get(text[i - 1:i + 1], 0) or lex.word_freq.get(text[i - 2:i + 1], 0)) \
+            and not _left_cue(text, i, lex):
         return None  # the surname ends a word that starts before it (对方|表示)
     g = i + len(surname)
     given = ""
@@ -351,9 +364,18 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
 
 def _left_cue(text: str, i: int, lex: Lexicon, strong: bool = False) -> bool:
     """A title or a person word before position ``i`` (not strong: a list separator or adverb will do)."""
-    before = text[max(0, i - 8):i]
-    words = (*W.PERSON_LEFT_CUES, *W.PERSON_LEFT_BOUNDARIES) if not strong else W.PERSON_LEFT_CUES
-    return any(before.endswith(t) for t in lex.titles) or any(before.endswith(w) for w in words)
+    return ends_with_any(text, i, _left_cue_words(lex, strong))
+
+
+@cache
+def _left_cue_words(lex: Lexicon, strong: bool) -> frozenset[str]:
+    words = W.PERSON_LEFT_CUES if strong else (*W.PERSON_LEFT_CUES, *W.PERSON_LEFT_BOUNDARIES)
+    return frozenset((*lex.titles, *words))
+
+
+def ends_with_any(text: str, pos: int, words: frozenset[str], longest: int = 8) -> bool:
+    """Whether ``text[:pos]`` ends with one of ``words`` (set lookups, not a scan of the words)."""
+    return any(text[pos - n:pos] in words for n in range(1, min(pos, longest) + 1))
 
 
 def _right_cue(rest: str) -> bool:
@@ -397,10 +419,10 @@ def tag(text: str, start: int, end: int, names: Names, lex: Lexicon,
         if start <= d.start and d.end <= end:
             mentions.append(Mention(d.start, d.end, DATE, text[d.start:d.end], d.value))
             taken[d.start - start:d.end - start] = b"\1" * (d.end - d.start)
-    i = start
-    while i < end:
-        if taken[i - start]:
-            i += 1
+    next_free = start
+    for candidate in gaz.first_chars().finditer(text, start, end):  # only where a name can start
+        i = candidate.start()
+        if i < next_free or taken[i - start]:
             continue
         surface = gaz.match(text, i)
         if surface and lex.word_freq.get(text[i + len(surface) - 1:i + len(surface) + 1], 0) >= W.SPLIT_WORD_FREQ \
@@ -411,9 +433,7 @@ def tag(text: str, start: int, end: int, names: Names, lex: Lexicon,
             mentions.append(Mention(i, i + len(surface), TYPE_OF_KIND[kind], surface, canonical,
                                     names.parents.get(canonical)))
             taken[i - start:i - start + len(surface)] = b"\1" * len(surface)
-            i += len(surface)
-        else:
-            i += 1
+            next_free = i + len(surface)
     for regex, kind in ((W.ORG_REF_RE, OREF), (W.PERSON_REF_RE, PREF), (role_regex(lex), ROLE)):
         for seg_start, seg_end in _free_runs(taken, start):
             for match in regex.finditer(text, seg_start, seg_end):

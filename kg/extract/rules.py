@@ -23,6 +23,7 @@ from the sentence or the article (the person or organisation being talked about)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -85,11 +86,29 @@ class Rule:
     implicit_object: bool = False  # no object slot: the organisation being talked about (担任董事长)
     swap: bool = False  # the pattern names the object first
     regex: re.Pattern[str] = field(init=False, repr=False)
+    trigger: re.Pattern[str] | None = field(init=False, repr=False, default=None)
     zero_subject: bool = field(init=False, default=False)
     paired: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
         self.regex, self.zero_subject, self.paired = compile_pattern(self.pattern)
+        self.trigger = _trigger(self.pattern)
+
+    def finditer(self, skeleton_text: str) -> Iterator[re.Match[str]]:
+        """Matches in a skeleton (none without the rule's trigger words, checked first: it is cheaper)."""
+        if self.trigger is not None and not self.trigger.search(skeleton_text):
+            return iter(())
+        return self.regex.finditer(skeleton_text)
+
+
+_WORD_GROUP = re.compile(r"\(\?:((?:[\u4e00-\u9fff]+\|)*[\u4e00-\u9fff]+)\)(?![?*{])")
+
+
+def _trigger(pattern: str) -> re.Pattern[str] | None:
+    """The rule's first required group of plain Chinese words (its verb), as a quick pre-check."""
+    outside_lookaround = re.sub(r"\(\?<?[=!][^()]*\)", "", pattern)
+    group = _WORD_GROUP.search(outside_lookaround)
+    return re.compile(group.group(1)) if group else None
 
 
 def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]]:
