@@ -43,11 +43,21 @@ class Article:
 
 @dataclass
 class Entity:
-    """A resolved entity of one article: canonical name, type and aliases."""
+    """A resolved entity of one article.
+
+    ``name`` is the fullest name the article uses; ``key`` the canonical name that
+    identifies the entity across articles (the lexicon's name when it knows it).
+    """
 
     name: str
     type: str
     aliases: set[str] = field(default_factory=set)
+    key: str = ""
+
+    @property
+    def id(self) -> str:
+        """The name that identifies the entity in the graph."""
+        return self.key or self.name
 
 
 @dataclass
@@ -67,6 +77,8 @@ class Fact:
     confidence: float
     role: str | None = None
     date: str | None = None  # ISO 8601 at the stated precision: 2025, 2025-02, 2025-02-06
+    subject_key: str = ""  # canonical names (Entity.key) of subject and object, for the graph
+    object_key: str = ""
 
     def to_json(self) -> dict:
         """The fact as one line of the evaluation contract (SPEC.md §3)."""

@@ -29,7 +29,7 @@ _PREDICATES = {r: KG[r] for r in RELATIONS}
 _TYPES = {t: KG[t] for t in ENTITY_TYPES}
 # Terms used per triple, resolved once (Namespace attribute access is comparatively slow).
 _ARTICLE, _FACT, _MEMBERSHIP, _CHANGE_EVENT = KG.Article, KG.Fact, KG.Membership, KG.ChangeEvent
-_SITE, _CONTENT_HASH, _ROLE, _DATE = KG.site, KG.contentHash, KG.role, KG.date
+_SITE, _CONTENT_HASH, _SOURCE_PATH, _ROLE, _DATE = KG.site, KG.contentHash, KG.sourcePath, KG.role, KG.date
 _EVIDENCE, _START, _END, _RULE, _CONFIDENCE = KG.evidence, KG.start, KG.end, KG.rule, KG.confidence
 _TYPE, _LABEL, _ALT_LABEL = RDF.type, RDFS.label, SKOS.altLabel
 _SUBJECT, _PREDICATE, _OBJECT = RDF.subject, RDF.predicate, RDF.object
@@ -150,6 +150,8 @@ def article_graph(extraction: Extraction, base: str) -> Graph:
         add((art, _SITE, Literal(article.site)))
     if article.content_hash:
         add((art, _CONTENT_HASH, Literal(article.content_hash)))
+    if article.path:
+        add((art, _SOURCE_PATH, Literal(article.path)))
 
     iris: dict[str, URIRef] = {}
 
@@ -162,9 +164,9 @@ def article_graph(extraction: Extraction, base: str) -> Graph:
         return iri
 
     for ent in extraction.entities:
-        iri = entity(ent.name, ent.type)
-        for alias in ent.aliases:
-            if alias != ent.name:
+        iri = entity(ent.id, ent.type)
+        for alias in {ent.name, *ent.aliases}:
+            if alias != ent.id:
                 add((iri, _ALT_LABEL, Literal(alias, lang="zh")))
 
     # Facts that differ only in rule/confidence share a node: keep the most confident one.
@@ -176,8 +178,8 @@ def article_graph(extraction: Extraction, base: str) -> Graph:
             facts[node] = fact
 
     for node, fact in facts.items():
-        s = entity(fact.subject, fact.subject_type)
-        o = entity(fact.object, fact.object_type)
+        s = entity(fact.subject_key or fact.subject, fact.subject_type)
+        o = entity(fact.object_key or fact.object, fact.object_type)
         p = _PREDICATES[fact.predicate]
         add((s, p, o))
 

@@ -80,7 +80,8 @@ def extract(article: Article, lexicon: Lexicon | None = None,
                 context.last[m.type] = m
         context.topic = next((m for m in found if _entity_type(m) == PER), context.topic)
     entities, display = resolve_entities(mentions)
-    return Extraction(article, _finish(facts, display), entities)
+    canonical = {key: next(e.id for e in entities if e.name == name) for key, name in display.items()}
+    return Extraction(article, _finish(facts, display, canonical), entities)
 
 
 def _main_organization(tagged: list[tuple[Sentence, list[Mention]]], title: str, names: Names) -> Mention | None:
@@ -277,10 +278,13 @@ def _person_after(owners: list[Mention | None], role: Mention, subject: Mention)
     return nxt is not None and _entity_type(nxt) == PER and nxt.key != subject.key
 
 
-def _finish(found: list[tuple[Fact, Mention, Mention]], display: dict[str, str]) -> list[Fact]:
+def _finish(found: list[tuple[Fact, Mention, Mention]], display: dict[str, str], canonical: dict[str, str]
+            ) -> list[Fact]:
     """Name entities as the article does, add implied facts, drop duplicates (the most confident wins)."""
     raw = []
     for fact, _, _ in found:
+        fact.subject_key, fact.object_key = canonical.get(fact.subject, fact.subject), canonical.get(
+            fact.object, fact.object)
         fact.subject = display.get(fact.subject, fact.subject)
         fact.object = display.get(fact.object, fact.object)
         if fact.subject != fact.object:

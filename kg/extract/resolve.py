@@ -32,7 +32,7 @@ def resolve_entities(mentions: list[Mention]) -> tuple[list[Entity], dict[str, s
         name = max(sorted(forms), key=lambda form: (not form.isascii(), len(form)))
         display[key] = name
         aliases = forms - {name}
-        entities.append(Entity(name, KIND_OF_TYPE[kinds[key]], aliases))
+        entities.append(Entity(name, KIND_OF_TYPE[kinds[key]], aliases, key))
     for short, target in merged.items():
         display[short] = display[target]
     return entities, display
