@@ -124,8 +124,9 @@ def _resolve_references(found: list[Mention], context: _Context) -> None:
                 antecedent = first_person or context.topic
             elif m.text == "后者":
                 antecedent = max(last.values(), key=lambda x: x.start, default=None)
-            elif m.text in ("公司", "集团"):
-                antecedent = context.main or last.get(ORG)
+            elif m.text in ("公司", "集团"):  # the first company this sentence named, else the article's
+                antecedent = next((x for x in found[:found.index(m)] if x.type == ORG
+                                   and not x.key.endswith(UNIT_SUFFIXES)), None) or context.main or last.get(ORG)
             else:
                 antecedent = last.get(ORG)
             if antecedent is not None:
@@ -143,6 +144,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
     evidence_start, evidence_end = article.body_span(sentence.start, sentence.end)
     evidence = article.body[evidence_start:evidence_end]
     out: list[tuple[Fact, Mention, Mention]] = []
+    claimed: list[tuple[int, int]] = []  # spans of this sentence's earlier matches: their dates are theirs
     for rule in rules:
         for match in rule.finditer(skel):
             subjects = _subjects(rule, match, owners, context, out)
@@ -171,7 +173,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                 if s_type not in subject_types or o_type not in object_types:
                     continue
                 date = None if relation in UNDATED else (
-                    date_m.key if date_m else _date_near(owners, match.start(), match.end()))
+                    date_m.key if date_m else _date_near(owners, match.start(), match.end(), claimed))
                 fact = Fact(
                     doc=article.id, subject=s.key, subject_type=KIND_OF_TYPE[s_type], predicate=relation,
                     object=o.key, object_type=KIND_OF_TYPE[o_type], evidence=evidence,
@@ -181,6 +183,8 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                 )
                 out.append((fact, s, o))
                 context.subject[s_type] = s
+            if pairs:
+                claimed.append(match.span())
     return out
 
 
@@ -262,11 +266,13 @@ def _role_after(owners: list[Mention | None], end: int) -> Mention | None:
     return None
 
 
-def _date_near(owners: list[Mention | None], start: int, end: int) -> str | None:
-    """A date inside the match (将在9月1日离职), else the closest one before it in the sentence."""
+def _date_near(owners: list[Mention | None], start: int, end: int, claimed: list[tuple[int, int]]
+               ) -> str | None:
+    """A date inside the match (将在9月1日离职), else the closest one before it in the sentence
+    that no other statement of the sentence has claimed (由X于2014年创立,其旗下产品…)."""
     for i in [*range(start, end), *range(start - 1, -1, -1)]:
         m = owners[i]
-        if m is not None and m.type == "DATE":
+        if m is not None and m.type == "DATE" and (start <= i < end or not any(a <= i < b for a, b in claimed)):
             return m.key
     return None
 
@@ -304,7 +310,7 @@ def _finish(found: list[tuple[Fact, Mention, Mention]], display: dict[str, str],
         best[key] = winner
     for fact in list(best.values()):  # 加入X,出任X副总裁: the position's title and date qualify the joining
         twin = best.get((fact.subject, "holds_position", fact.object))
-        if fact.predicate == "joined" and twin is not None:
+        if fact.predicate == "joined" and twin is not None and twin.start == fact.start:
             fact.role, fact.date = fact.role or twin.role, fact.date or twin.date
         if fact.predicate == "joined" and (extra := _derived(fact)):
             best.setdefault((extra.subject, extra.predicate, extra.object), extra)

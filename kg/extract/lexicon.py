@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import jieba
+import jieba.posseg
 
 from kg.model import ORGANIZATION, PRODUCT
 
@@ -103,6 +104,7 @@ class Lexicon:
     places: frozenset[str]
     common_words: frozenset[str]
     word_freq: dict[str, int]  # jieba's dictionary: word → frequency
+    word_tags: dict[str, str]  # jieba's dictionary: word → part-of-speech tag (nr: a person's name)
     scan: re.Pattern[str] = field(init=False)  # where a known name or a surname can start
 
     def __post_init__(self) -> None:
@@ -144,6 +146,7 @@ def load() -> Lexicon:
         places=_words("places.txt"),
         common_words=_words("common_words.txt"),
         word_freq=_jieba_dictionary(gazetteer),
+        word_tags=jieba.posseg.dt.word_tag_tab,
     )
 
 

@@ -72,7 +72,7 @@ _LATIN_AFTER_CUE = re.compile(
 )
 _QUOTED_BEFORE = re.compile(r"[「“\"『][^「“\"『」”』]{1,12}$")
 _PRODUCT_AFTER_CUE = re.compile(
-    rf"(?:{'|'.join(W.PRODUCT_CUES)})[“\"「]?([A-Za-z0-9{HAN}][A-Za-z0-9{HAN} ]{{0,11}}?)[”\"」]?"
+    rf"(?:{'|'.join(W.PRODUCT_CUES)})[“\"「《]?([A-Za-z0-9{HAN}][A-Za-z0-9{HAN} ]{{0,11}}?)[”\"」》]?"
     rf"(?={'|'.join(W.PRODUCT_RIGHT_STOPS)}|[,。;:、()]|$)"
 )
 _PRODUCT_LIST = re.compile(
@@ -100,7 +100,8 @@ def discover(text: str, lex: Lexicon) -> Names:
             gaz.add(match.group(1), ORGANIZATION, match.group(1))
     for match in _PRODUCT_AFTER_CUE.finditer(text):
         name = match.group(1).strip()
-        if len(name) >= 2 and name not in gaz.names and not _is_generic(name, lex):
+        if len(name) >= 2 and name not in gaz.names and not _is_generic(name, lex) \
+                and not _ORG_SUFFIX.search(name):
             gaz.add(name, PRODUCT, name)
     for match in _QUOTED.finditer(text):
         name = match.group(1)
@@ -155,8 +156,9 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
             continue
         name = text[start:end]
         known = gaz.names.get(name)
-        if known:
-            continue
+        after = gaz.match(text, end) if end < len(text) else None
+        if known or after and gaz.names[after][0] == ORGANIZATION:
+            continue  # known already, or a descriptor of the name that follows (本地生活公司|饿了么)
         if name[0] in "「“\"『":
             plain = re.sub("[「」“”\"『』]", "", name)
             gaz.add(name, ORGANIZATION, plain)
@@ -231,7 +233,8 @@ def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
 def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bool) -> int:
     """Move ``start`` past the last word of the modifier that cannot belong to a name (by jieba's tags).
 
-    Function words always break (阿里云|一级|事业部); verbs break a company name anywhere
+    Function words always break (阿里云|一级|事业部; single characters only from a closed list, since
+    jieba tags the characters of unknown names at random); verbs break a company name anywhere
     (董事会已同意|公司) but a unit name only when they are not the word right before the suffix
     (持有|哈佛商学院, but 游戏发行事业部), or when they open what follows a known name (有赞|开启|事业部).
     """
@@ -241,7 +244,8 @@ def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bo
     for n, (word, flag) in enumerate(words):
         pos += len(word)
         verb = flag.startswith("v") and len(word) > 1 and (company or n < len(words) - 1 or n == 0 and after_known)
-        if flag.startswith(W.MODIFIER_BREAK_TAGS) or verb:
+        function_word = flag.startswith(W.MODIFIER_BREAK_TAGS) and (len(word) > 1 or word in W.FUNCTION_CHARS)
+        if function_word or verb:
             start = pos
     return start
 
@@ -351,7 +355,8 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
     if len(given) == 2 and lex.word_freq.get(text[g + 1:g + 3], 0) >= W.WORD_FREQ_BREAK \
             and not text.startswith(W.PERSON_RIGHT_CUES_LONG, g + 2):
         candidates = candidates[1:]  # the last character starts a word: 吴嘉|汇报, 张峰|调任
-    candidates = [c for c in candidates if not _is_generic(c, lex) and lex.word_freq.get(c, 0) < W.NAME_WORD_FREQ]
+    candidates = [c for c in candidates if not _is_generic(c, lex) and (
+        lex.word_freq.get(c, 0) < W.NAME_WORD_FREQ or lex.word_tags.get(c, "").startswith("nr"))]
     if not candidates:
         return None
     cued = [c for c in candidates if _right_cue(text[i + len(c):])]
