@@ -33,7 +33,11 @@ from kg.extract.rules import SIGNATURES, Rule, load_rules, role_span, skeleton, 
 from kg.extract.sentences import Sentence, split_sentences
 from kg.model import Article, Extraction, Fact
 
-__all__ = ["extract"]
+__all__ = ["DEFAULT_MIN_CONFIDENCE", "extract"]
+
+# Facts below this confidence (hedged ones: 传, 拟, 或将 halve a rule's confidence) are left out of
+# `kg extract` unless asked for.
+DEFAULT_MIN_CONFIDENCE = 0.5
 
 DENIAL = re.compile(r"否认|不实|辟谣|并未|没有(?:加入|离职|收购|投资)|谣言")
 HEDGE = re.compile(r"(?:^|[,;:])(?:据|有消息|市场|外界|业内)?传(?![媒统播输感承奇说])|传闻|据传|传出|拟|"
@@ -43,6 +47,7 @@ UNDATED = frozenset({"formerly_at"})
 HEDGE_FACTOR = 0.5
 NESTED_RULE = "subunit.nested-name"
 FOUNDER = re.compile("创始人|创办人|缔造者")
+FORMER = ("前", "原")  # 前CEO, 原总裁, 前任董事长: a title held before
 PAST = re.compile("曾|此前|之前|早年|历任|先后任|昔日|过去|早前|前任")
 ACTING_RELATIONS = frozenset({"acquired", "invested_in", "founded"})
 
@@ -159,7 +164,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                 if role is not None and _person_after(owners, role, s):
                     continue  # 现任保时捷CEO奥利弗: the title belongs to the person named after it
                 verb_end = match.start("o") if "o" in rule.regex.groupindex else match.end()
-                if relation == "holds_position" and (role is not None and role.text != role.key
+                if relation == "holds_position" and (role is not None and role.text.startswith(FORMER)
                                                      or PAST.search(_clause_before(skel, verb_end))):
                     relation = "formerly_at"  # 前CEO, 原总裁, 此前曾任
                 s_type, o_type = _entity_type(s), _entity_type(o)
@@ -200,7 +205,12 @@ def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], fou
         return slot_items(owners, match.span("o"), "o" in rule.paired)
     if not rule.implicit_object:
         return []
-    company = context.main or context.last.get(ORG)
+    at = next((m.start for m in owners[match.start():] if m is not None), None)
+    named = [m for m in found if m.type == ORG and (at is None or m.start < at)]
+    if named:  # named earlier in the sentence: the closest (or the first, for rules that say so)
+        company = named[0] if rule.implicit_object == "first" else named[-1]
+    else:
+        company = context.main or context.last.get(ORG)
     return [(company, None)] if company is not None else []
 
 

@@ -84,6 +84,7 @@ _LEFT_STOPS = frozenset(W.LEFT_STOPS)
 _LONG_LEFT_STOPS = tuple(w for w in W.LEFT_STOPS if len(w) > 1)
 _NON_NAME = frozenset(W.NON_NAME_CHARS)
 _HAN_RUN = re.compile(rf"[{HAN}]+")
+_LIST_ITEM = re.compile(rf"[”\"」》]?(?:、|和|及)[“\"「《]?([A-Za-z0-9{HAN}]{{2,10}}?)(?=[”\"」》]|[、和及,。;等]|$)")
 _QUOTED = re.compile(r"[“\"「]([^”\"」]{2,16})[”\"」]")
 
 
@@ -99,10 +100,15 @@ def discover(text: str, lex: Lexicon) -> Names:
         if match.group(1) not in gaz.names and len(match.group(1)) > 1 and match.group(1) not in lex.titles:
             gaz.add(match.group(1), ORGANIZATION, match.group(1))
     for match in _PRODUCT_AFTER_CUE.finditer(text):
-        name = match.group(1).strip()
-        if len(name) >= 2 and name not in gaz.names and not _is_generic(name, lex) \
-                and not _ORG_SUFFIX.search(name):
-            gaz.add(name, PRODUCT, name)
+        products = [match.group(1).strip()]
+        pos = match.end()
+        while more := _LIST_ITEM.match(text, pos):  # 核心产品为星河云盘、星河地图
+            products.append(more.group(1))
+            pos = more.end()
+        for name in products:
+            if len(name) >= 2 and name not in gaz.names and not _is_generic(name, lex) \
+                    and not _ORG_SUFFIX.search(name):
+                gaz.add(name, PRODUCT, name)
     for match in _QUOTED.finditer(text):
         name = match.group(1)
         before, after = text[max(0, match.start() - 4):match.start()], text[match.end():match.end() + 3]
@@ -152,7 +158,7 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
         if not modifier or modifier in W.GENERIC_MODIFIERS or modifier in lex.places and match.group() in (
                 "公司", "集团"):
             continue
-        if match.group() in W.NEEDS_NAMED_PREFIX and not _starts_with_known(modifier, gaz):
+        if match.group() in W.NEEDS_NAMED_PREFIX and not _starts_with_known(modifier.strip("「“\"『"), gaz):
             continue
         name = text[start:end]
         known = gaz.names.get(name)

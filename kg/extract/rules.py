@@ -83,7 +83,9 @@ class Rule:
     confidence: float
     examples: list[Example] = field(default_factory=list)
     pairwise: bool = False  # a list in the subject slot relates its items to each other (A与B合并)
-    implicit_object: bool = False  # no object slot: the organisation being talked about (担任董事长)
+    # no object slot: the organisation being talked about (担任董事长): the closest one named before in
+    # the sentence (True), or the first ("first"), else the article's
+    implicit_object: bool | str = False
     swap: bool = False  # the pattern names the object first
     regex: re.Pattern[str] = field(init=False, repr=False)
     trigger: re.Pattern[str] | None = field(init=False, repr=False, default=None)
@@ -160,7 +162,7 @@ def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
         rules.append(Rule(id=row["id"], relation=row["relation"], pattern=row["pattern"],
                           confidence=float(row.get("confidence", 0.8)), examples=examples,
                           pairwise=bool(row.get("pairwise")), swap=bool(row.get("swap")),
-                          implicit_object=bool(row.get("implicit_object"))))
+                          implicit_object=row.get("implicit_object", False)))
     return tuple(rules)
 
 
