@@ -73,7 +73,7 @@ def extract(article: Article, lexicon: Lexicon | None = None,
     tagged = [(sentence, tag(text, sentence.start, sentence.end, names, lex, dates))
               for sentence in split_sentences(text)]
     context = _Context(main=_main_organization(tagged, article.title, names))
-    facts: list[tuple[Fact, Mention, Mention]] = []
+    facts: list[Fact] = []
     mentions: list[Mention] = []
     for sentence, found in tagged:
         _resolve_references(found, context)
@@ -139,7 +139,7 @@ def _resolve_references(found: list[Mention], context: _Context) -> None:
 
 
 def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rules: tuple[Rule, ...],
-                 context: _Context) -> list[tuple[Fact, Mention, Mention]]:
+                 context: _Context) -> list[Fact]:
     if sum(m.type in (PER, PREF, ORG, OREF, PRD) for m in found) < 1:
         return []
     skel, owners = skeleton(article.text, sentence.start, sentence.end, found)
@@ -148,7 +148,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
     hedged = bool(HEDGE.search(skel))
     evidence_start, evidence_end = article.body_span(sentence.start, sentence.end)
     evidence = article.body[evidence_start:evidence_end]
-    out: list[tuple[Fact, Mention, Mention]] = []
+    out: list[tuple[Fact, Mention, Mention, int]] = []  # with the skeleton offset of the match
     claimed: list[tuple[int, int]] = []  # spans of this sentence's earlier matches: their dates are theirs
     for rule in rules:
         for match in rule.finditer(skel):
@@ -186,11 +186,11 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
                     confidence=round(rule.confidence * (HEDGE_FACTOR if hedged else 1.0), 3),
                     role=role.key if role is not None and relation in ROLE_RELATIONS else None, date=date,
                 )
-                out.append((fact, s, o))
+                out.append((fact, s, o, match.start()))
                 context.subject[s_type] = s
             if pairs:
                 claimed.append(match.span())
-    return out
+    return [fact for fact, *_ in out]
 
 
 def _clause_before(skel: str, end: int) -> str:
@@ -215,17 +215,13 @@ def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], fou
 
 
 def _nested_units(article: Article, sentence: Sentence, found: list[Mention]
-                  ) -> list[tuple[Fact, Mention, Mention]]:
+                  ) -> list[Fact]:
     """A unit named after its parent (北辰集团智能驾驶事业部) is a sub-unit of it."""
-    out = []
     start, end = article.body_span(sentence.start, sentence.end)
-    for m in found:
-        if m.type == ORG and m.parent:
-            parent = Mention(m.start, m.start, ORG, m.parent, m.parent)
-            out.append((Fact(doc=article.id, subject=m.key, subject_type="Organization", predicate="subunit_of",
-                             object=m.parent, object_type="Organization", evidence=article.body[start:end],
-                             start=start, end=end, rule=NESTED_RULE, confidence=0.7), m, parent))
-    return out
+    return [Fact(doc=article.id, subject=m.key, subject_type="Organization", predicate="subunit_of",
+                 object=m.parent, object_type="Organization", evidence=article.body[start:end],
+                 start=start, end=end, rule=NESTED_RULE, confidence=0.7)
+            for m in found if m.type == ORG and m.parent]
 
 
 def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], context: _Context,
@@ -235,15 +231,18 @@ def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], co
     if not rule.zero_subject:
         return []
     wanted = SIGNATURES[rule.relation][1 if rule.swap else 0]
-    for _fact, s, _ in reversed(so_far):  # the subject of this sentence's previous clause
-        if _entity_type(s) in wanted:
-            return [(s, None)]
     start = match.start()
-    clause_starts = [0] + [i + 1 for i, ch in enumerate(match.string[:start]) if ch in ",;:"]
+    quote = match.string.rfind("“", 0, start) + 1  # inside a quotation, look no further back than it
+    for _fact, s, _, at in reversed(so_far):  # the subject of an earlier clause of this sentence
+        if _entity_type(s) in wanted and quote <= at < start:
+            return [(s, None)]
+    clause_starts = [quote] + [i + 1 for i, ch in enumerate(match.string[quote:start], quote) if ch in ",;:"]
     for begin, end in zip(reversed(clause_starts), [start, *reversed(clause_starts[1:])], strict=False):
         subject = next((m for m in owners[begin:end] if m is not None and _entity_type(m) in wanted), None)
         if subject is not None:  # the first fitting entity of the closest clause before
             return [(subject, None)]
+    if quote:
+        return []
     for kind in (PER, ORG, PRD):
         if kind in wanted and context.subject.get(kind):
             return [(context.subject[kind], None)]
@@ -294,11 +293,11 @@ def _person_after(owners: list[Mention | None], role: Mention, subject: Mention)
     return nxt is not None and _entity_type(nxt) == PER and nxt.key != subject.key
 
 
-def _finish(found: list[tuple[Fact, Mention, Mention]], display: dict[str, str], canonical: dict[str, str]
+def _finish(found: list[Fact], display: dict[str, str], canonical: dict[str, str]
             ) -> list[Fact]:
     """Name entities as the article does, add implied facts, drop duplicates (the most confident wins)."""
     raw = []
-    for fact, _, _ in found:
+    for fact in found:
         fact.subject_key, fact.object_key = canonical.get(fact.subject, fact.subject), canonical.get(
             fact.object, fact.object)
         fact.subject = display.get(fact.subject, fact.subject)
