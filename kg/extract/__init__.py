@@ -44,6 +44,9 @@ HEDGE = re.compile(r"(?:^|[,;:])(?:据|有消息|市场|外界|业内)?传(?![�
                    r"或将|或于|计划|有望|可能|考虑|洽谈|谈判|意向|据悉将|或许|预计将|邀请|试图|希望|猜测")
 ROLE_RELATIONS = frozenset({"joined", "holds_position", "left", "formerly_at", "succeeded"})
 UNDATED = frozenset({"formerly_at"})
+DATE_CARRY = 2  # sentences a date carries over to
+DATED_CHANGES = frozenset({"joined", "holds_position", "left", "reports_to", "succeeded", "merged_into", "merged_with",
+                           "spun_off_from", "acquired"})
 HEDGE_FACTOR = 0.5
 NESTED_RULE = "subunit.nested-name"
 FOUNDER = re.compile("创始人|创办人|缔造者")
@@ -60,6 +63,8 @@ class _Context:
     subject: dict[str, Mention] = field(default_factory=dict)  # type → most recent fact subject
     topic: Mention | None = None  # first person of the latest sentence that names one
     main: Mention | None = None  # the company the article is about (bare 公司/集团 point here)
+    last_date: tuple[int, str] | None = None  # (sentence number, ISO date) of the latest dated sentence
+    sentences: int = 0  # sentences read so far
 
 
 def extract(article: Article, lexicon: Lexicon | None = None,
@@ -78,7 +83,9 @@ def extract(article: Article, lexicon: Lexicon | None = None,
     for sentence, found in tagged:
         _resolve_references(found, context)
         mentions.extend(m for m in found if m.type in (PER, ORG, PRD))
-        facts.extend(_apply_rules(article, sentence, found, rules, context))
+        stated = _apply_rules(article, sentence, found, rules, context)
+        _carry_dates(stated, found, context)
+        facts.extend(stated)
         facts.extend(_nested_units(article, sentence, found))
         for m in found:
             if m.type in (PER, ORG, PRD):
@@ -108,6 +115,19 @@ def _main_organization(tagged: list[tuple[Sentence, list[Mention]]], title: str,
                 first.setdefault(m.key, m)
     ranked = sorted((k for k in counts if k in first), key=lambda k: (-counts[k], first[k].start))
     return first[ranked[0]] if ranked else None
+
+
+def _carry_dates(facts: list[Fact], found: list[Mention], context: _Context) -> None:
+    """A change stated without a date happened when the last dated sentence, at most two sentences
+    back, says (4月30日消息,…宣布… 同期,…将担任…); a sentence with a date sets it for the next ones."""
+    context.sentences += 1
+    dates = [m.key for m in found if m.type == "DATE"]
+    if dates:
+        context.last_date = (context.sentences, dates[-1])
+    elif context.last_date and context.sentences - context.last_date[0] <= DATE_CARRY:
+        for fact in facts:
+            if fact.date is None and fact.predicate in DATED_CHANGES:
+                fact.date = context.last_date[1]
 
 
 def _resolve_references(found: list[Mention], context: _Context) -> None:
