@@ -46,7 +46,9 @@ LEFT_STOPS = (
 # Part-of-speech tags (jieba) that cannot occur inside an organisation's modifier: the modifier starts
 # after the last such word (董事会已同意|公司 → no name); verbs: see mentions._trim_modifier.
 MODIFIER_BREAK_TAGS = ("d", "p", "c", "u", "r", "m", "q", "y", "e", "f")
-FUNCTION_CHARS = frozenset("的了在和与及将已被把对从向由为是等也都又还就才并而或其这那此该之")
+FUNCTION_CHARS = frozenset("的了在和与及将已被把对从向由为是等也都又还就才并而或其这那此该之来完过着得地")
+# A modifier that counts or ranks (五大事业部, 两家公司, 多个团队) names nothing.
+COUNTED = re.compile("[一二三四五六七八九十两几多数各][大个家类项支条]")
 COMPANY_SUFFIXES = frozenset({"公司", "集团", "有限公司", "集团公司"})
 # Modifiers that make no name on their own (该公司, 母公司, 上市公司 …).
 GENERIC_MODIFIERS = frozenset({

@@ -155,6 +155,8 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
         if known and start == prefix_end == match.start() and match.group() not in W.ORG_NAME_TAILS:
             continue  # 阿里云|开启|事业部 trimmed to nothing after the known name
         modifier = text[start:match.start()]
+        if match.group() in W.COMPANY_SUFFIXES and len(modifier) < 2 or W.COUNTED.match(modifier):
+            continue  # 慢公司, 五大事业部
         if not modifier or modifier in W.GENERIC_MODIFIERS or modifier in lex.places and match.group() in (
                 "公司", "集团"):
             continue
@@ -182,6 +184,8 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
         if parent and re.sub(r"[()]", "", name[len(parent[0]):]) in W.ORG_NAME_TAILS:  # Salesforce集团
             gaz.add(name, ORGANIZATION, parent[1])
             continue
+        if parent:  # 阿里云无影事业部 and 阿里云智能集团无影事业部: one unit of one parent
+            canonical = parent[1] + name[len(parent[0]):]
         gaz.add(name, ORGANIZATION, canonical)
         if parent:
             prefix, parent_canonical = parent
@@ -249,7 +253,8 @@ def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bo
     pos = start
     for n, (word, flag) in enumerate(words):
         pos += len(word)
-        verb = flag.startswith("v") and len(word) > 1 and (company or n < len(words) - 1 or n == 0 and after_known)
+        verb = flag.startswith(("v", "a")) and len(word) > 1 and (
+            company or n < len(words) - 1 or n == 0 and after_known)
         function_word = flag.startswith(W.MODIFIER_BREAK_TAGS) and (len(word) > 1 or word in W.FUNCTION_CHARS)
         if function_word or verb:
             start = pos
@@ -342,7 +347,10 @@ def _discover_people(text: str, lex: Lexicon, names: Names) -> None:
 
 def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
     surname = text[i:i + 2] if text[i:i + 2] in lex.surnames else text[i]
-    if surname not in lex.surnames or surname in lex.ambiguous_surnames and len(surname) == 1:
+    if surname not in lex.surnames:
+        return None
+    ambiguous = surname in lex.ambiguous_surnames  # 任, 车: names only between a title and a cue
+    if ambiguous and not _left_cue(text, i, lex, strong=True):
         return None
     if i and (lex.word_freq.get(text[i - 1:i + 1], 0) or lex.word_freq.get(text[i - 2:i + 1], 0)) \
             and not _left_cue(text, i, lex):
@@ -368,7 +376,7 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
     cued = [c for c in candidates if _right_cue(text[i + len(c):])]
     if cued:  # a cue right after the name decides its length (吴嘉|汇报 against 许主洪|加入)
         return cued[-1] if len(cued) > 1 else cued[0]
-    if _left_cue(text, i, lex, strong=True):
+    if _left_cue(text, i, lex, strong=True) and not ambiguous:
         return candidates[0]
     return None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kg.extract.cues import ORG_NAME_TAILS
+from kg.extract.cues import ORG_NAME_TAILS, UNIT_SUFFIXES
 from kg.extract.mentions import KIND_OF_TYPE, Mention
 from kg.model import Entity
 
@@ -39,13 +39,17 @@ def resolve_entities(mentions: list[Mention]) -> tuple[list[Entity], dict[str, s
 
 
 def _merge_short_names(surfaces: dict[str, set[str]], kinds: dict[str, str]) -> dict[str, str]:
-    """Short organisation keys that another key extends with a generic tail (库迪 → 库迪咖啡集团)."""
+    """Short organisation keys that name the same organisation as a longer one: the longer one
+    adds a generic tail (库迪 → 库迪咖啡集团) or the parent's name before a unit (到家事业群 →
+    美团到家事业群)."""
     merged: dict[str, str] = {}
     keys = sorted(surfaces, key=len)
     for short in keys:
         for long in keys:
-            if long != short and kinds[long] == kinds[short] == "ORG" and long.startswith(short) \
-                    and long[len(short):] in ORG_NAME_TAILS:
+            if long == short or not kinds[long] == kinds[short] == "ORG":
+                continue
+            if long.startswith(short) and long[len(short):] in ORG_NAME_TAILS or (
+                    long.endswith(short) and short.endswith(UNIT_SUFFIXES) and len(short) >= 4):
                 merged[short] = long
                 break
     return merged
