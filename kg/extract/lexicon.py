@@ -7,7 +7,7 @@ list comes from. The lexicon is loaded once per process.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -33,9 +33,13 @@ def _words(name: str) -> frozenset[str]:
     return frozenset(line.split("\t")[0].strip() for line in _lines(name))
 
 
-def char_class(chars: Iterable[str]) -> re.Pattern[str]:
-    """A regular expression matching any one of ``chars``."""
-    return re.compile("[" + "".join(sorted(map(re.escape, chars))) + "]")
+MARK = "\x01"
+_MARKED = re.compile(MARK)
+
+
+def candidate_offsets(text: str, start: int, end: int, marks: dict[int, str]) -> Iterator[int]:
+    """Offsets of the characters of ``text[start:end]`` that ``marks`` maps to MARK."""
+    return (start + m.start() for m in _MARKED.finditer(text[start:end].translate(marks)))
 
 
 @dataclass
@@ -44,7 +48,7 @@ class Gazetteer:
 
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
     lengths: dict[str, list[int]] = field(default_factory=dict)  # first char → lengths, longest first
-    _first: re.Pattern[str] | None = field(default=None, repr=False)
+    marks: dict[int, str] = field(default_factory=dict, repr=False)  # first character → "\x01"
 
     def add(self, surface: str, kind: str, canonical: str) -> None:
         """Register a surface form (first registration of a surface wins)."""
@@ -52,24 +56,19 @@ class Gazetteer:
             return
         self.names[surface] = (kind, canonical)
         for key in {surface[0], surface[0].lower(), surface[0].upper()}:
-            if key not in self.lengths:
-                self._first = None
+            self.marks[ord(key)] = MARK
             lengths = self.lengths.setdefault(key, [])
             if len(surface) not in lengths:
                 lengths.append(len(surface))
                 lengths.sort(reverse=True)
 
-    def first_chars(self) -> re.Pattern[str]:
-        """A character class of the characters a known name starts with (to skip the rest quickly)."""
-        if self._first is None:
-            self._first = char_class(self.lengths)
-        return self._first
+    def starts(self, text: str, start: int, end: int) -> Iterator[int]:
+        """Offsets in ``text[start:end]`` where a known name may start (found in C, not a Python loop)."""
+        return candidate_offsets(text, start, end, self.marks)
 
     def copy(self) -> Gazetteer:
         """An independent copy, to extend with one article's names."""
-        twin = Gazetteer(dict(self.names), {k: list(v) for k, v in self.lengths.items()})
-        twin._first = self._first  # still right until a name with a new first character is added
-        return twin
+        return Gazetteer(dict(self.names), {k: list(v) for k, v in self.lengths.items()}, dict(self.marks))
 
     def match(self, text: str, pos: int) -> str | None:
         """The longest known surface starting at ``pos`` (Latin names need word boundaries)."""
@@ -105,10 +104,10 @@ class Lexicon:
     common_words: frozenset[str]
     word_freq: dict[str, int]  # jieba's dictionary: word → frequency
     word_tags: dict[str, str]  # jieba's dictionary: word → part-of-speech tag (nr: a person's name)
-    scan: re.Pattern[str] = field(init=False)  # where a known name or a surname can start
+    scan: dict[int, str] = field(init=False)  # marks where a known name or a surname can start
 
     def __post_init__(self) -> None:
-        self.scan = char_class({*self.gazetteer.lengths, *(s[0] for s in self.surnames)})
+        self.scan = {**self.gazetteer.marks, **{ord(s[0]): MARK for s in self.surnames}}
 
 
 @cache

@@ -26,7 +26,7 @@ import jieba.posseg
 
 from kg.extract import cues as W
 from kg.extract.dates import find_dates
-from kg.extract.lexicon import Gazetteer, Lexicon
+from kg.extract.lexicon import Gazetteer, Lexicon, candidate_offsets
 from kg.model import ORGANIZATION, PERSON, PRODUCT
 
 PER, ORG, PRD, ROLE, DATE, PREF, OREF = "PER", "ORG", "PRD", "ROLE", "DATE", "PREF", "OREF"
@@ -329,8 +329,7 @@ def _discover_people(text: str, lex: Lexicon, names: Names) -> None:
     """
     gaz = names.gazetteer
     i = 0  # everything before i is taken
-    for candidate in lex.scan.finditer(text, 0, len(text) - 1):
-        j = candidate.start()
+    for j in candidate_offsets(text, 0, len(text) - 1, lex.scan):
         if j < i:
             continue
         known = gaz.match(text, j)
@@ -439,8 +438,7 @@ def tag(text: str, start: int, end: int, names: Names, lex: Lexicon,
             mentions.append(Mention(d.start, d.end, DATE, text[d.start:d.end], d.value))
             taken[d.start - start:d.end - start] = b"\1" * (d.end - d.start)
     next_free = start
-    for candidate in gaz.first_chars().finditer(text, start, end):  # only where a name can start
-        i = candidate.start()
+    for i in gaz.starts(text, start, end):  # only where a name can start
         if i < next_free or taken[i - start]:
             continue
         surface = gaz.match(text, i)

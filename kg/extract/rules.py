@@ -88,7 +88,7 @@ class Rule:
     implicit_object: bool | str = False
     swap: bool = False  # the pattern names the object first
     regex: re.Pattern[str] = field(init=False, repr=False)
-    trigger: re.Pattern[str] | None = field(init=False, repr=False, default=None)
+    trigger: tuple[str, ...] = field(init=False, repr=False, default=())
     zero_subject: bool = field(init=False, default=False)
     paired: frozenset[str] = field(init=False, default=frozenset())
 
@@ -98,7 +98,7 @@ class Rule:
 
     def finditer(self, skeleton_text: str) -> Iterator[re.Match[str]]:
         """Matches in a skeleton (none without the rule's trigger words, checked first: it is cheaper)."""
-        if self.trigger is not None and not self.trigger.search(skeleton_text):
+        if self.trigger and not any(word in skeleton_text for word in self.trigger):
             return iter(())
         return self.regex.finditer(skeleton_text)
 
@@ -106,11 +106,11 @@ class Rule:
 _WORD_GROUP = re.compile(r"\(\?:((?:[\u4e00-\u9fff]+\|)*[\u4e00-\u9fff]+)\)(?![?*{])")
 
 
-def _trigger(pattern: str) -> re.Pattern[str] | None:
+def _trigger(pattern: str) -> tuple[str, ...]:
     """The rule's first required group of plain Chinese words (its verb), as a quick pre-check."""
     outside_lookaround = re.sub(r"\(\?<?[=!][^()]*\)", "", pattern)
     group = _WORD_GROUP.search(outside_lookaround)
-    return re.compile(group.group(1)) if group else None
+    return tuple(group.group(1).split("|")) if group else ()
 
 
 def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]]:
