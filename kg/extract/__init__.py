@@ -29,7 +29,7 @@ from kg.extract.mentions import (
     tag,
 )
 from kg.extract.resolve import resolve_entities
-from kg.extract.rules import SIGNATURES, Rule, load_rules, role_span, skeleton, slot_items
+from kg.extract.rules import SIGNATURES, Rule, load_rules, role_span, runnable, skeleton, slot_items
 from kg.extract.sentences import Sentence, split_sentences
 from kg.model import Article, Extraction, Fact
 
@@ -170,8 +170,8 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
     evidence = article.body[evidence_start:evidence_end]
     out: list[tuple[Fact, Mention, Mention, int]] = []  # with the skeleton offset of the match
     claimed: list[tuple[int, int]] = []  # spans of this sentence's earlier matches: their dates are theirs
-    for rule in rules:
-        for match in rule.finditer(skel):
+    for rule in runnable(rules, skel):
+        for match in rule.regex.finditer(skel):
             subjects = _subjects(rule, match, owners, context, out)
             objects = _objects(rule, match, owners, found, context)
             pairs = _pairs(rule, subjects, objects)

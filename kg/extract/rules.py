@@ -23,7 +23,6 @@ from the sentence or the article (the person or organisation being talked about)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -73,7 +72,7 @@ class Example:
     date: str | None = None  # the article date the example is read against
 
 
-@dataclass
+@dataclass(eq=False)
 class Rule:
     """One declarative rule (see the module docstring for the pattern language)."""
 
@@ -96,11 +95,6 @@ class Rule:
         self.regex, self.zero_subject, self.paired = compile_pattern(self.pattern)
         self.trigger = _trigger(self.pattern)
 
-    def finditer(self, skeleton_text: str) -> Iterator[re.Match[str]]:
-        """Matches in a skeleton (none without the rule's trigger words, checked first: it is cheaper)."""
-        if self.trigger and not any(word in skeleton_text for word in self.trigger):
-            return iter(())
-        return self.regex.finditer(skeleton_text)
 
 
 _WORD_GROUP = re.compile(r"\(\?:((?:[\u4e00-\u9fff]+\|)*[\u4e00-\u9fff]+)\)(?![?*{])")
@@ -149,6 +143,29 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]
         subject = body[:body.index(")*)") + 3]
         body = f"(?:{subject}|{_CLAUSE_START}){body[len(subject):]}"
     return re.compile(body), zero, frozenset(paired)
+
+
+def runnable(rules: tuple[Rule, ...], skeleton_text: str) -> list[Rule]:
+    """The rules whose trigger words (their verbs) occur in the skeleton: one scan for all rules."""
+    index = _trigger_index(rules)
+    present: set[str] = set()
+    for match in index.words.finditer(skeleton_text):
+        present |= index.contained[match.group(1)]
+    return [rule for rule in rules if not rule.trigger or present.intersection(rule.trigger)]
+
+
+@dataclass(frozen=True)
+class _TriggerIndex:
+    words: re.Pattern[str]  # every trigger word, longest first
+    contained: dict[str, frozenset[str]]  # a trigger word → the trigger words it contains (曾任 → 任)
+
+
+@cache
+def _trigger_index(rules: tuple[Rule, ...]) -> _TriggerIndex:
+    words = sorted({w for rule in rules for w in rule.trigger}, key=len, reverse=True)
+    contained = {w: frozenset(v for v in words if v in w) for w in words}
+    # a lookahead finds the longest word at every offset, so overlapping words (出任|任职) are all seen
+    return _TriggerIndex(re.compile("(?=(" + ("|".join(map(re.escape, words)) or "(?!)") + "))"), contained)
 
 
 @cache
