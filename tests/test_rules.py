@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.extract import extract
+from kg.extract import DEFAULT_MIN_CONFIDENCE, extract
 from kg.extract.rules import Rule, load_rules
 from kg.model import Article
 
@@ -43,14 +43,23 @@ def test_every_rule_has_an_example() -> None:
     "据悉,该公司总裁一职目前空缺。",  # a title with no person
     "高速公路上,方面军加入了讨论。",  # common words that look like names
     "他们在北京加入了讨论。",  # a place is no organisation
+    "有消息称星河科技集团CEO一职将由外部人士出任。",  # a title without a person
+    "高管表示,公司将继续加大投入。",  # a common word starting with a surname
+    "星河科技集团方面回应称,关于李建国离职的消息不实。",  # a denial
+    "华山论剑之后,黄山风景区宣布加入联盟。",  # places that look like names
 ])
 def test_negative_examples_yield_nothing(text: str) -> None:
     assert facts_of(text) == set()
 
 
-def test_hedged_fact_is_low_confidence() -> None:
-    found = extract(article("据传,星河科技集团拟收购云帆智能公司。")).facts
-    assert found and all(f.confidence < 0.5 for f in found)
+@pytest.mark.parametrize("text", [
+    "据传,星河科技集团拟收购云帆智能公司。",
+    "李建国或将出任星河科技集团首席执行官。",
+    "市场传闻云帆智能公司计划并入星河科技集团。",
+])
+def test_hedged_facts_are_low_confidence(text: str) -> None:
+    found = extract(article(text)).facts
+    assert found and all(f.confidence < DEFAULT_MIN_CONFIDENCE for f in found)
 
 
 def test_joining_with_a_role_also_holds_the_position() -> None:
