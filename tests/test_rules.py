@@ -77,3 +77,14 @@ def test_nested_unit_name_is_a_subunit_of_its_parent() -> None:
 @pytest.mark.parametrize("text", ["星河科技集团创始人马晓峰发表讲话。", "马晓峰是星河科技集团的联合创始人。"])
 def test_a_founder_title_states_the_founding(text: str) -> None:
     assert "马晓峰 founded 星河科技集团" in facts_of(text)
+
+
+def test_a_follow_on_investor_invests_in_the_same_company() -> None:
+    found = facts_of("星河资本领投了云帆智能公司的B轮融资,北辰创投跟投。")
+    assert {"星河资本 invested_in 云帆智能公司", "北辰创投 invested_in 云帆智能公司"} <= found
+    assert "北辰创投 invested_in 星河资本" not in found
+
+
+def test_an_alias_in_parentheses_names_the_same_company() -> None:
+    found = facts_of("北京星河动力科技有限公司(以下简称“星河动力”)宣布,陈晓明正式加盟星河动力,担任首席科学家一职。")
+    assert "陈晓明 joined 北京星河动力科技有限公司" in found

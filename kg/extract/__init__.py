@@ -173,7 +173,7 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
     for rule in runnable(rules, skel):
         for match in rule.regex.finditer(skel):
             subjects = _subjects(rule, match, owners, context, out)
-            objects = _objects(rule, match, owners, found, context)
+            objects = _objects(rule, match, owners, found, context, out)
             pairs = _pairs(rule, subjects, objects)
             role_m = role_span(owners, match.span("role"), article.text) if "role" in rule.regex.groupindex else None
             date_m = owners[match.start("date")] if "date" in rule.regex.groupindex else None
@@ -220,11 +220,14 @@ def _clause_before(skel: str, end: int) -> str:
 
 
 def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], found: list[Mention],
-             context: _Context) -> list[tuple[Mention, Mention | None]]:
+             context: _Context, so_far: list) -> list[tuple[Mention, Mention | None]]:
     if "o" in rule.regex.groupindex:
         return slot_items(owners, match.span("o"), "o" in rule.paired)
     if not rule.implicit_object:
         return []
+    same = [o for fact, _, o, at in so_far if fact.predicate == rule.relation and at < match.start()]
+    if same:  # …领投了Y的融资,Z跟投: the object of the same statement earlier in the sentence
+        return [(same[-1], None)]
     at = next((m.start for m in owners[match.start():] if m is not None), None)
     named = [m for m in found if m.type == ORG and (at is None or m.start < at)]
     if named:  # named earlier in the sentence: the closest (or the first, for rules that say so)

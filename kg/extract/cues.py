@@ -13,7 +13,7 @@ import re
 ORG_SUFFIXES = (
     "股份有限公司", "有限责任公司", "有限公司", "集团公司", "控股集团", "公司", "集团",
     "银行", "分行", "支行", "证券", "保险", "大学", "学院", "研究院", "研究所", "研究中心", "实验室",
-    "事业群", "事业部", "业务部", "产品线", "委员会", "基金会", "基金", "资本", "创投",
+    "事业群", "事业部", "业务部", "产品线", "委员会", "基金会", "基金", "资本", "创投", "科技",
     "工作室", "项目组", "团队", "BG", "BU", "协会", "交易所", "医院", "电视台", "出版社",
 )
 # Suffixes that name an organisation only after a known name (夸克产品团队, not 研发团队).
@@ -49,7 +49,13 @@ MODIFIER_BREAK_TAGS = ("d", "p", "c", "u", "r", "m", "q", "y", "e", "f")
 FUNCTION_CHARS = frozenset("的了在和与及将已被把对从向由为是等也都又还就才并而或其这那此该之来完过着得地")
 # A modifier that counts or ranks (五大事业部, 两家公司, 多个团队) names nothing.
 COUNTED = re.compile("[一二三四五六七八九十两几多数各][大个家类项支条]")
-COMPANY_SUFFIXES = frozenset({"公司", "集团", "有限公司", "集团公司"})
+COMPANY_SUFFIXES = frozenset({"公司", "集团", "有限公司", "集团公司", "科技"})
+# A name found after a descriptor (游戏公司云端互动): the descriptor, then the name up to a clause end.
+DESCRIBED_NAME = re.compile(
+    r"(?:" + "|".join(("游戏", "科技", "互联网", "人工智能", "AI", "芯片", "软件", "电商", "金融科技", "汽车", "机器人",
+                        "咖啡", "茶饮", "医药", "生物科技", "新能源", "初创", "创业"))
+    + r")(?:公司|企业|厂商|品牌|创企|独角兽)([\u4e00-\u9fff]{2,6})(?=[,。;、]|$)"
+)
 # Modifiers that make no name on their own (该公司, 母公司, 上市公司 …).
 GENERIC_MODIFIERS = frozenset({
     "该", "本", "其", "母", "子", "孙", "分", "总", "上市", "两家", "三家", "合资", "关联", "控股", "全资",
@@ -143,7 +149,7 @@ TRANSLITERATION_CHARS = frozenset(
 # Words that can stand right before a transliterated first name; they are cut off.
 DOTTED_LEFT_CUTS = ("CEO", "CFO", "COO", "总裁", "首席执行官", "董事长", "主席", "创始人", "的", "和", "与",
                     "及", "、", "接替", "接任", "由", "向", "称", "表示", "前任", "现任", "官", "人")
-ALIAS_LABELS = ("花名", "英文名", "又名", "人称", "原名", "简称", "昵称", "外号", "即")
+ALIAS_LABELS = ("以下简称", "以下称", "下称", "简称", "花名", "英文名", "又名", "人称", "原名", "昵称", "外号", "即")
 
 # References resolved to an antecedent: he/she, and "the company".
 PERSON_REF_RE = re.compile(r"(?<![其])[他她](?![们人])")

@@ -124,6 +124,10 @@ def discover(text: str, lex: Lexicon) -> Names:
         for name in map(str.strip, items):
             if 2 <= len(name) <= 10 and name not in gaz.names and not _is_generic(name, lex):
                 gaz.add(name, PRODUCT, name)
+    for match in W.DESCRIBED_NAME.finditer(text):  # 游戏公司云端互动
+        name = match.group(1)
+        if name not in gaz.names and not _is_generic(name, lex) and not _NON_NAME.intersection(name):
+            gaz.add(name, ORGANIZATION, name)
     for match in _LATIN_LIST_PARTNER.finditer(text):  # 高盛和DST: a list partner of a known organisation
         before = _known_ending_at_any(text, match.start(), gaz)
         name = match.group(2)
@@ -406,12 +410,12 @@ def _discover_parenthesised(text: str, gaz: Gazetteer) -> None:
         if owner is None:
             continue
         inner = match.group(1).strip()
-        for label in W.ALIAS_LABELS:
-            if inner.startswith(label):
-                inner = inner[len(label):].lstrip(":")
+        label = next((w for w in W.ALIAS_LABELS if inner.startswith(w)), "")
+        inner = inner[len(label):].lstrip(":").strip("“”\"「」")
         kind, canonical = gaz.names[owner]
         latin = re.fullmatch(r"[A-Za-z][A-Za-z .\-]{1,38}", inner)
-        if latin or (re.fullmatch(rf"[{HAN}]{{2,4}}", inner) and kind == PERSON):
+        han = re.fullmatch(rf"[{HAN}A-Za-z0-9]{{2,8}}", inner)
+        if latin or han and (label or kind == PERSON and len(inner) <= 4):  # 简称“星河动力”, 花名:无招
             gaz.add(inner.strip(), kind, canonical)
         if latin and kind == PERSON and " " in inner:  # Oliver Blume: later "Blume" alone
             gaz.add(inner.split()[-1], kind, canonical)
