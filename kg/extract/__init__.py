@@ -45,8 +45,7 @@ HEDGE = re.compile(r"(?:^|[,;:])(?:据|有消息|市场|外界|业内)?传(?![�
 ROLE_RELATIONS = frozenset({"joined", "holds_position", "left", "formerly_at", "succeeded"})
 UNDATED = frozenset({"formerly_at"})
 DATE_CARRY = 2  # sentences a date carries over to
-DATED_CHANGES = frozenset({"joined", "holds_position", "left", "reports_to", "succeeded", "merged_into", "merged_with",
-                           "spun_off_from", "acquired"})
+DATED_CHANGES = frozenset({"joined", "holds_position", "left", "reports_to", "succeeded"})  # people's moves
 HEDGE_FACTOR = 0.5
 NESTED_RULE = "subunit.nested-name"
 FOUNDER = re.compile("创始人|创办人|缔造者")
