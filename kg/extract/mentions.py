@@ -146,7 +146,7 @@ def _is_generic(name: str, lex: Lexicon) -> bool:
 def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
     gaz = names.gazetteer
     for match in _ORG_SUFFIX.finditer(text):
-        start, end = _extend_left(text, match.start(), lex), match.end()
+        start, end = _extend_left(text, match.start(), lex, gaz), match.end()
         # a longer suffix run (…有限公司) or a following suffix (…集团公司) belongs to the name
         tail = next((t for t in W.ORG_SUFFIX_TAILS if text.startswith(t, end)), None)
         if tail and match.group() not in W.ORG_SUFFIX_TAILS:
@@ -220,7 +220,7 @@ def _unit_before_title(text: str, at: int, known: str, lex: Lexicon, names: Name
     return 0
 
 
-def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
+def _extend_left(text: str, pos: int, lex: Lexicon, gaz: Gazetteer) -> int:
     """Start of the modifier that precedes an organisation suffix at ``pos``."""
     if pos and re.match(r"[A-Za-z0-9]", text[pos - 1]):
         latin = re.search(rf"{_LATIN}$", text[max(0, pos - 40):pos])
@@ -240,7 +240,7 @@ def _extend_left(text: str, pos: int, lex: Lexicon) -> int:
             break
         start -= 1
     # a known organisation right before the modifier is the parent: keep it in the name
-    known = _known_ending_at(text, start, lex.gazetteer)
+    known = _known_ending_at(text, start, gaz)
     return known if known is not None else start
 
 
