@@ -179,10 +179,11 @@ def _apply_rules(article: Article, sentence: Sentence, found: list[Mention], rul
             for (s, s_role), (o, o_role) in pairs:
                 relation = rule.relation
                 role = o_role or role_m or s_role or (_role_after(owners, match.end("o")) if relation in
-                                                      ROLE_RELATIONS and "o" in rule.regex.groupindex else None)
+                                                      ROLE_RELATIONS and "o" in rule.regex.groupindex
+                                                      and match.group("o") else None)
                 if role is not None and _person_after(owners, role, s):
                     continue  # 现任保时捷CEO奥利弗: the title belongs to the person named after it
-                verb_end = match.start("o") if "o" in rule.regex.groupindex else match.end()
+                verb_end = match.start("o") if "o" in rule.regex.groupindex and match.group("o") else match.end()
                 if relation == "holds_position" and (role is not None and role.text.startswith(FORMER)
                                                      or PAST.search(_clause_before(skel, verb_end))):
                     relation = "formerly_at"  # 前CEO, 原总裁, 此前曾任
@@ -220,9 +221,9 @@ def _clause_before(skel: str, end: int) -> str:
 
 def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], found: list[Mention],
              context: _Context, so_far: list) -> list[tuple[Mention, Mention | None]]:
-    if "o" in rule.regex.groupindex:
+    if "o" in rule.regex.groupindex and match.group("o") is not None:
         return slot_items(owners, match.span("o"), "o" in rule.paired)
-    if not rule.implicit_object:
+    if not rule.implicit_object:  # an optional object slot left empty falls back to the implicit one
         return []
     same = [o for fact, _, o, at in so_far if fact.predicate == rule.relation and at < match.start()]
     if same:  # …领投了Y的融资,Z跟投: the object of the same statement earlier in the sentence
