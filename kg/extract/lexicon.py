@@ -49,18 +49,18 @@ class Gazetteer:
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
     lengths: dict[str, list[int]] = field(default_factory=dict)  # first char → lengths, longest first
     marks: dict[int, str] = field(default_factory=dict, repr=False)  # first character → "\x01"
+    openings: set[str] = field(default_factory=set, repr=False)  # first two characters of every name
 
     def add(self, surface: str, kind: str, canonical: str) -> None:
         """Register a surface form (first registration of a surface wins)."""
         if len(surface) < 2 or surface in self.names:
             return
         self.names[surface] = (kind, canonical)
-        for key in {surface[0], surface[0].lower(), surface[0].upper()}:
-            self.marks[ord(key)] = MARK
-            lengths = self.lengths.setdefault(key, [])
-            if len(surface) not in lengths:
-                lengths.append(len(surface))
-                lengths.sort(reverse=True)
+        self.openings.add(surface[:2])
+        self.marks[ord(surface[0])] = MARK
+        lengths = self.lengths.get(surface[0], [])
+        if len(surface) not in lengths:  # a new list: copies share the lists of their original
+            self.lengths[surface[0]] = sorted([*lengths, len(surface)], reverse=True)
 
     def starts(self, text: str, start: int, end: int) -> Iterator[int]:
         """Offsets in ``text[start:end]`` where a known name may start (found in C, not a Python loop)."""
@@ -68,14 +68,13 @@ class Gazetteer:
 
     def copy(self) -> Gazetteer:
         """An independent copy, to extend with one article's names."""
-        return Gazetteer(dict(self.names), {k: list(v) for k, v in self.lengths.items()}, dict(self.marks))
+        return Gazetteer(dict(self.names), dict(self.lengths), dict(self.marks), set(self.openings))
 
     def match(self, text: str, pos: int) -> str | None:
         """The longest known surface starting at ``pos`` (Latin names need word boundaries)."""
-        lengths = self.lengths.get(text[pos])
-        if lengths is None:
+        if text[pos:pos + 2] not in self.openings:
             return None
-        for length in lengths:
+        for length in self.lengths[text[pos]]:
             surface = text[pos:pos + length]
             if surface not in self.names:
                 continue

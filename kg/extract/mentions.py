@@ -81,6 +81,7 @@ _PRODUCT_LIST = re.compile(
 )
 _LATIN_LIST_PARTNER = re.compile(rf"(、|和|与|及)({_LATIN})(?![A-Za-z0-9])")
 _LEFT_STOPS = frozenset(W.LEFT_STOPS)
+_LEFT_STOPS_LONGEST = max(map(len, _LEFT_STOPS))
 _LONG_LEFT_STOPS = tuple(w for w in W.LEFT_STOPS if len(w) > 1)
 _NON_NAME = frozenset(W.NON_NAME_CHARS)
 _HAN_RUN = re.compile(rf"[{HAN}]+")
@@ -236,7 +237,7 @@ def _extend_left(text: str, pos: int, lex: Lexicon, gaz: Gazetteer) -> int:
             continue
         if not re.match(rf"[{HAN}A-Za-z0-9]", ch):
             break
-        if ends_with_any(text, start, _LEFT_STOPS):
+        if ends_with_any(text, start, _LEFT_STOPS, _LEFT_STOPS_LONGEST):
             break
         start -= 1
     # a known organisation right before the modifier is the parent: keep it in the name

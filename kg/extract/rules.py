@@ -148,24 +148,26 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]
 def runnable(rules: tuple[Rule, ...], skeleton_text: str) -> list[Rule]:
     """The rules whose trigger words (their verbs) occur in the skeleton: one scan for all rules."""
     index = _trigger_index(rules)
-    present: set[str] = set()
+    chosen = set(index.always)
     for match in index.words.finditer(skeleton_text):
-        present |= index.contained[match.group(1)]
-    return [rule for rule in rules if not rule.trigger or present.intersection(rule.trigger)]
+        chosen.update(index.rules_of[match.group(1)])
+    return [rules[i] for i in sorted(chosen)]
 
 
 @dataclass(frozen=True)
 class _TriggerIndex:
-    words: re.Pattern[str]  # every trigger word, longest first
-    contained: dict[str, frozenset[str]]  # a trigger word → the trigger words it contains (曾任 → 任)
+    words: re.Pattern[str]  # every trigger word, longest first, at every offset
+    rules_of: dict[str, frozenset[int]]  # a word → the rules it triggers (with the words inside it: 曾任 → 任)
+    always: frozenset[int]  # rules without trigger words
 
 
 @cache
 def _trigger_index(rules: tuple[Rule, ...]) -> _TriggerIndex:
     words = sorted({w for rule in rules for w in rule.trigger}, key=len, reverse=True)
-    contained = {w: frozenset(v for v in words if v in w) for w in words}
+    rules_of = {w: frozenset(i for i, rule in enumerate(rules) if any(v in w for v in rule.trigger)) for w in words}
+    always = frozenset(i for i, rule in enumerate(rules) if not rule.trigger)
     # a lookahead finds the longest word at every offset, so overlapping words (出任|任职) are all seen
-    return _TriggerIndex(re.compile("(?=(" + ("|".join(map(re.escape, words)) or "(?!)") + "))"), contained)
+    return _TriggerIndex(re.compile("(?=(" + ("|".join(map(re.escape, words)) or "(?!)") + "))"), rules_of, always)
 
 
 @cache
