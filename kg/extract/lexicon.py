@@ -35,6 +35,8 @@ def _words(name: str) -> frozenset[str]:
 
 MARK = "\x01"
 _MARKED = re.compile(MARK)
+TABLE_SIZE = 0x10000  # characters of the Basic Multilingual Plane; others never open a name
+_OPENING = re.compile("[\x01\x03](?=[\x02\x03])")
 
 
 def candidate_offsets(text: str, start: int, end: int, marks: dict[int, str]) -> Iterator[int]:
@@ -50,6 +52,7 @@ class Gazetteer:
     lengths: dict[str, list[int]] = field(default_factory=dict)  # first char → lengths, longest first
     marks: dict[int, str] = field(default_factory=dict, repr=False)  # first character → "\x01"
     openings: set[str] = field(default_factory=set, repr=False)  # first two characters of every name
+    table: list[str] | None = field(default=None, repr=False)  # see starts()
 
     def add(self, surface: str, kind: str, canonical: str) -> None:
         """Register a surface form (first registration of a surface wins)."""
@@ -57,18 +60,36 @@ class Gazetteer:
             return
         self.names[surface] = (kind, canonical)
         self.openings.add(surface[:2])
+        if self.table is not None:
+            self._code(surface)
         self.marks[ord(surface[0])] = MARK
         lengths = self.lengths.get(surface[0], [])
         if len(surface) not in lengths:  # a new list: copies share the lists of their original
             self.lengths[surface[0]] = sorted([*lengths, len(surface)], reverse=True)
 
     def starts(self, text: str, start: int, end: int) -> Iterator[int]:
-        """Offsets in ``text[start:end]`` where a known name may start (found in C, not a Python loop)."""
-        return candidate_offsets(text, start, end, self.marks)
+        """Offsets in ``text[start:end]`` where a known name may start, found in C: the text is
+        translated to codes (1: may open a name, 2: may come second in one) and scanned for a 1
+        followed by a 2."""
+        self._build_table()
+        return (start + m.start() for m in _OPENING.finditer(text[start:end].translate(self.table)))
+
+    def _build_table(self) -> None:
+        if self.table is None:
+            self.table = ["\0"] * TABLE_SIZE
+            for surface in self.names:
+                self._code(surface)
+
+    def _code(self, surface: str) -> None:
+        for ch, bit in ((surface[0], 1), (surface[1], 2)):
+            if ord(ch) < TABLE_SIZE:
+                self.table[ord(ch)] = chr(ord(self.table[ord(ch)]) | bit)
 
     def copy(self) -> Gazetteer:
         """An independent copy, to extend with one article's names."""
-        return Gazetteer(dict(self.names), dict(self.lengths), dict(self.marks), set(self.openings))
+        self._build_table()
+        return Gazetteer(dict(self.names), dict(self.lengths), dict(self.marks), set(self.openings),
+                         list(self.table))
 
     def match(self, text: str, pos: int) -> str | None:
         """The longest known surface starting at ``pos`` (Latin names need word boundaries)."""
