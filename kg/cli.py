@@ -17,13 +17,15 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.query import Result
 from rdflib.term import Node
 
 from kg.articles import SUFFIXES, ArticleError, read_paths
+from kg.evaluate import contract_rows, evaluate, format_report
+from kg.extract import DEFAULT_MIN_CONFIDENCE
 from kg.model import Article, Extraction
-from kg.rdf import DEFAULT_BASE, article_graph
+from kg.rdf import DEFAULT_BASE
 from kg.store import DEFAULT_STORE, FORMATS, QueryError, Store, StoreError, open_store
 
 Command = Callable[[argparse.Namespace], int]
@@ -75,43 +77,52 @@ def make_parser() -> argparse.ArgumentParser:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Extract facts from articles (files, or folders of .md/.txt/.jsonl files) and load them into
-    the store, one named graph per article: building an article again replaces its graph."""
-    started = time.monotonic()
-    tally: Counter[str] = Counter()
-    files = _input_files(args.paths)
-    with _open(args, create=True) as store, Progress(len(files), "files") as progress:
-        known = store.article_hashes() if args.incremental else {}
+    the store, one named graph per article. Incremental: an unchanged article (same content hash,
+    same file) is skipped, a changed one replaces its graph. Safe to interrupt at any point: the
+    store keeps whole articles only, and the next build completes the rest."""
+    from kg.build import build  # deferred: multiprocessing and the extractor are not needed elsewhere
 
-        def graphs() -> Iterator[Graph]:
-            for article in _articles(files, tally, progress):
-                if known.get(article.id) == article.content_hash:
-                    tally["unchanged"] += 1
-                    continue
-                extraction = _extract(article, tally, progress)
-                if extraction is not None:
-                    yield article_graph(extraction, store.base)
-
-        store.replace_articles(graphs())
-        triples = len(store)
-    seconds = time.monotonic() - started
+    with _open(args, create=True) as store, Progress(0, "articles") as progress:
+        report = build(args.paths, store, jobs=args.jobs, prune=args.prune, force=args.force, progress=progress)
     print(
-        f"built {tally['articles']} articles ({tally['facts']} facts, {tally['entities']} entities)"
-        + (f", {tally['unchanged']} unchanged" if args.incremental else "")
-        + f", {tally['skipped']} skipped"
-        + (f", {tally['failed']} failed" if tally["failed"] else "")
-        + f" in {seconds:.1f} s; the store holds {triples} triples"
+        f"built {report.articles} articles ({report.facts} facts, {report.entities} entities)"
+        + (f", {report.unchanged} unchanged" if report.unchanged else "")
+        + f", {report.skipped} skipped"
+        + (f", {report.duplicates} duplicate ids" if report.duplicates else "")
+        + (f", {report.failed} failed" if report.failed else "")
+        + (f", {report.removed} removed" if args.prune else "")
+        + f" in {report.seconds:.1f} s; {report.triples} triples written"
     )
-    if not tally["articles"] and not tally["unchanged"]:
+    if args.timings:
+        print("seconds: " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in report.stages.items())
+              + " (read, extract and rdf: summed over the workers)")
+    if not (report.articles or report.unchanged or report.removed):
         return _fail("no article could be read")
-    return 1 if tally["failed"] else 0
+    return 1 if report.failed else 0
 
 
 def _build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="article files or folders")
     parser.add_argument(
-        "--incremental", action="store_true",
-        help="skip articles whose content hash the store already has",
+        "--jobs", "-j", type=_positive, default=os.cpu_count() or 1, metavar="N",
+        help="extract in N worker processes (default: the number of CPUs, %(default)s here)",
     )
+    parser.add_argument(
+        "--prune", action="store_true",
+        help="remove the articles of files under PATH that are gone (or no longer hold them)",
+    )
+    parser.add_argument(
+        "--force", action="store_true",
+        help="rebuild unchanged articles too (after an update of the extractor)",
+    )
+    parser.add_argument("--timings", action="store_true", help="print the seconds spent in each stage")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -123,22 +134,51 @@ def cmd_extract(args: argparse.Namespace) -> int:
             extraction = _extract(article, tally, progress)
             if extraction is None:
                 continue
-            for fact in extraction.facts:
-                if fact.confidence >= args.min_confidence:
-                    print(json.dumps(fact.to_json(), ensure_ascii=False))
-            for entity in extraction.entities:
-                line = {"doc": article.id, "entity": entity.name, "type": entity.type}
-                print(json.dumps(line, ensure_ascii=False))
+            for row in contract_rows(extraction, args.min_confidence):
+                print(json.dumps(row, ensure_ascii=False))
     if not tally["articles"]:
         return _fail("no article could be read")
     return 1 if tally["failed"] else 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Extract facts from articles and score them against gold annotations.
+
+    Prints per-relation precision, recall and F1, entity and qualifier scores (as
+    ../shared/eval/score.py does), then every false positive (FP) and miss (FN).
+    """
+    try:
+        gold = [json.loads(line) for line in Path(args.gold).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as err:
+        return _fail(f"cannot read gold file {args.gold}: {err}")
+    tally: Counter[str] = Counter()
+    files = [f for f in _input_files(args.paths) if f.resolve() != Path(args.gold).resolve()]
+    predictions: list[dict] = []
+    with Progress(len(files), "files") as progress:
+        for article in _articles(files, tally, progress):
+            extraction = _extract(article, tally, progress)
+            if extraction is not None:
+                predictions.extend(contract_rows(extraction, args.min_confidence))
+    if not tally["articles"]:
+        return _fail("no article could be read")
+    docs = set(args.docs.split(",")) if args.docs else {row["doc"] for row in predictions} | {
+        row["doc"] for row in gold if row.get("doc") in {p.stem for p in files}}
+    print(format_report(evaluate(gold, predictions, docs), show_errors=not args.no_errors))
+    return 1 if tally["failed"] else 0
+
+
+def _eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("gold", metavar="GOLD", help="gold annotations (JSON Lines, see SPEC.md)")
+    _extract_arguments(parser)
+    parser.add_argument("--docs", metavar="ID,ID", help="score only these article ids (default: the articles read)")
+    parser.add_argument("--no-errors", action="store_true", help="do not list false positives and misses")
+
+
 def _extract_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="article files or folders")
     parser.add_argument(
-        "--min-confidence", type=float, default=0.0, metavar="X",
-        help="leave out facts with a confidence below X (default: 0)",
+        "--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, metavar="X",
+        help=f"leave out facts with a confidence below X (default: {DEFAULT_MIN_CONFIDENCE}; hedged facts score lower)",
     )
 
 
@@ -406,6 +446,82 @@ def _remove_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ids", nargs="+", metavar="ID", help="article id (the file name without extension)")
 
 
+# --- server ---
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the SPARQL endpoint (/sparql), the query page (/query), the dump (/dump) and the graph
+    browser with waitress, a production WSGI server, logging each query with its duration.
+
+    Queries run in worker processes and are stopped after --query-timeout seconds. The endpoint is
+    read-only unless --update-token (or $KG_UPDATE_TOKEN) is set: SPARQL Update then needs
+    'Authorization: Bearer <token>'. While it runs, the server holds the store: stop it to build.
+    """
+    import logging
+    import signal
+
+    from waitress.server import create_server
+
+    from server import create_app  # deferred: Flask and the query workers serve this command only
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(
+        store_spec=getattr(args, "store", None), base=getattr(args, "base", None),
+        query_timeout=args.query_timeout, max_rows=args.max_rows, max_body=args.max_body,
+        update_token=args.update_token or os.environ.get("KG_UPDATE_TOKEN"), workers=args.workers,
+    )
+    service = app.extensions["kg"]
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # stop as cleanly as on Ctrl-C
+    try:
+        server = create_server(
+            app, host=args.host, port=args.port, threads=args.workers + 4,
+            max_request_body_size=args.max_body, ident="kg",
+        )
+        url = f"http://{server.effective_host}:{server.effective_port}/"
+        logging.getLogger("kg.server").info(
+            "listening on %s (SPARQL endpoint %ssparql, query page %squery); %d query workers, "
+            "%g s per query, %d rows per answer, updates %s",
+            url, url, url, args.workers, args.query_timeout, args.max_rows,
+            "with a token" if service.update_token else "refused",
+        )
+        server.run()
+    finally:
+        service.close()
+    return 0
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=5000, help="port, 0 for any free one (default: %(default)s)")
+    parser.add_argument(
+        "--query-timeout", type=_seconds, default=10.0, metavar="S",
+        help="stop a query after S seconds and answer 503 (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--max-rows", type=_positive, default=10_000, metavar="N",
+        help="answer at most N rows (or triples), saying so when capped (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-body", type=_positive, default=1 << 20, metavar="BYTES",
+        help="refuse request bodies larger than BYTES with 413 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers", type=_positive, default=2, metavar="N",
+        help="query worker processes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--update-token", metavar="T",
+        help="accept SPARQL Update with 'Authorization: Bearer T' (default: $KG_UPDATE_TOKEN; none: read-only)",
+    )
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
 # --- helpers ---
 
 
@@ -433,11 +549,13 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
 COMMANDS: dict[str, tuple[Command, Arguments, str]] = {
     "build": (cmd_build, _build_arguments, "extract facts from articles and load them into the store"),
     "extract": (cmd_extract, _extract_arguments, "print extracted facts and entities as JSON Lines"),
+    "eval": (cmd_eval, _eval_arguments, "score extraction against gold annotations"),
     "query": (cmd_query, _query_arguments, "run a SPARQL query on the store"),
     "export": (cmd_export, _export_arguments, "write the store as RDF"),
     "validate": (cmd_validate, _no_arguments, "check the store against the SHACL shapes"),
     "stats": (cmd_stats, _stats_arguments, "count articles, facts, entities and relations"),
     "remove": (cmd_remove, _remove_arguments, "remove articles from the store"),
+    "serve": (cmd_serve, _serve_arguments, "serve the SPARQL endpoint, query page and graph browser"),
 }
 
 

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from kg.model import Extraction
 
 QUOTES = "“”\"'‘’「」『』《》〈〉"
 SYMMETRIC = frozenset({"merged_with"})
+
+
+def contract_rows(extraction: Extraction, min_confidence: float = 0.0) -> Iterator[dict]:
+    """The extraction as rows of the evaluation contract: facts, then one ``entity`` row each."""
+    for fact in extraction.facts:
+        if fact.confidence >= min_confidence:
+            yield fact.to_json()
+    for entity in extraction.entities:
+        yield {"doc": extraction.article.id, "entity": entity.name, "type": entity.type}
 
 
 def norm(text: object) -> str:

@@ -13,6 +13,7 @@ semantics (a triple stated by two articles matches twice; use DISTINCT), rdflib'
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -60,6 +61,8 @@ class BackendFactory(Protocol):
 
 
 _BACKENDS: dict[str, BackendFactory] = {}
+# Backends in modules of their own, imported when a spec needs them (they register themselves).
+_BACKEND_MODULES = {"sparql+http://": "kg.remote", "sparql+https://": "kg.remote"}
 
 
 def register_backend(prefix: str, factory: BackendFactory) -> None:
@@ -75,6 +78,9 @@ def open_store(spec: str | None = None, base: str | None = None, *, create: bool
     base = base or base_from_env()
     if not base.endswith("/"):
         base += "/"
+    for prefix, module in _BACKEND_MODULES.items():
+        if spec.startswith(prefix) and prefix not in _BACKENDS:
+            importlib.import_module(module)
     for prefix in sorted(_BACKENDS, key=len, reverse=True):
         if spec == prefix or (prefix.endswith((":", "/")) and spec.startswith(prefix)):
             return _BACKENDS[prefix](spec, base, create=create)

@@ -83,7 +83,7 @@ def test_build_incremental_skips_unchanged(
 ) -> None:
     store = str(tmp_path / "kg-store")
     assert run(capsys, "--store", store, "build", str(articles))[0] == 0
-    status, out, _ = run(capsys, "--store", store, "build", "--incremental", str(articles))
+    status, out, _ = run(capsys, "--store", store, "build", str(articles))
     assert status == 0
     assert "built 0 articles" in out and "2 unchanged" in out
 
