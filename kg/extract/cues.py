@@ -22,7 +22,7 @@ ORG_NAME_TAILS = ("集团", "公司", "有限公司", "集团公司", "股份有
                   "证券", "股份", "集团有限公司")
 NEEDS_NAMED_PREFIX = frozenset({"团队", "项目组", "保险"})
 # A second suffix that continues the name (…集团有限公司, …控股集团公司).
-ORG_SUFFIX_TAILS = ("股份有限公司", "有限公司", "公司")
+ORG_SUFFIX_TAILS = ("集团股份有限公司", "集团有限公司", "股份有限公司", "集团公司", "有限公司", "公司", "集团")
 MAX_ORG_MODIFIER = 10
 
 # Words an organisation's modifier cannot run across (walking left from the suffix).

@@ -150,7 +150,7 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
         start, end = _extend_left(text, match.start(), lex, gaz), match.end()
         # a longer suffix run (…有限公司) or a following suffix (…集团公司) belongs to the name
         tail = next((t for t in W.ORG_SUFFIX_TAILS if text.startswith(t, end)), None)
-        if tail and match.group() not in W.ORG_SUFFIX_TAILS:
+        if tail and match.group() not in W.ORG_SUFFIX_TAILS:  # 星河科技|集团, 北辰控股|有限公司
             end += len(tail)
         known = _leading_known_org(text[start:match.start()] + "集团", gaz)
         prefix_end = start + (len(known[0]) if known else 0)
