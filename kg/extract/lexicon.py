@@ -115,7 +115,6 @@ class Lexicon:
 
     gazetteer: Gazetteer
     risky: dict[str, str]  # short alias that is also a common word → canonical
-    owners: dict[str, str]  # product → owning organisation
     surnames: frozenset[str]
     ambiguous_surnames: frozenset[str]
     titles: frozenset[str]
@@ -140,15 +139,12 @@ def load() -> Lexicon:
         gazetteer.add(canonical, ORGANIZATION, canonical)
         for alias in filter(None, (a.strip() for a in aliases.split("|"))):
             gazetteer.add(alias, ORGANIZATION, canonical)
-    owners: dict[str, str] = {}
     for line in _lines("products.tsv"):
-        name, owner, aliases = (line.split("\t") + ["", ""])[:3]
+        name, _owner, aliases = (line.split("\t") + ["", ""])[:3]  # the owner column documents; facts need text
         name = name.strip()
         gazetteer.add(name, PRODUCT, name)
         for alias in filter(None, (a.strip() for a in aliases.split("|"))):
             gazetteer.add(alias, PRODUCT, name)
-        if owner.strip():
-            owners[name] = owner.strip()
     risky = {}
     for line in _lines("risky_aliases.tsv"):
         alias, _, canonical = line.partition("\t")
@@ -157,7 +153,6 @@ def load() -> Lexicon:
     return Lexicon(
         gazetteer=gazetteer,
         risky=risky,
-        owners=owners,
         surnames=_words("surnames.txt"),
         ambiguous_surnames=_words("surnames_ambiguous.txt"),
         titles=_words("titles.txt"),
