@@ -167,8 +167,9 @@ def test_search_focuses_and_click_shows_facts(driver: WebDriver, server: str, tm
     WebDriverWait(driver, WAIT).until(lambda b: b.execute_script("return kgGraph.network.getSelectedNodes()")
                                       == ["许主洪"])
     WebDriverWait(driver, WAIT).until(lambda b: panel_title(b) == "许主洪")
-    scale = driver.execute_script("return kgGraph.network.getScale()")
-    assert scale == pytest.approx(1.2, abs=0.05)  # zoomed onto him
+    # zoomed onto him (the zoom is animated: wait for it to settle)
+    WebDriverWait(driver, WAIT).until(
+        lambda b: b.execute_script("return kgGraph.network.getScale()") == pytest.approx(1.2, abs=0.05))
 
     driver.execute_script("document.getElementById('panel').replaceChildren()")
     click_node(driver, "许主洪")
