@@ -88,3 +88,9 @@ def test_a_follow_on_investor_invests_in_the_same_company() -> None:
 def test_an_alias_in_parentheses_names_the_same_company() -> None:
     found = facts_of("北京星河动力科技有限公司(以下简称“星河动力”)宣布,陈晓明正式加盟星河动力,担任首席科学家一职。")
     assert "陈晓明 joined 北京星河动力科技有限公司" in found
+
+
+def test_a_credited_outlet_is_no_antecedent() -> None:
+    found = facts_of("财联社11月20日电,北辰汽车股份有限公司公告,公司副总裁何志奇因个人原因辞去副总裁职务。")
+    assert "何志奇 holds_position 北辰汽车股份有限公司" in found
+    assert not any("财联社" in fact for fact in found)

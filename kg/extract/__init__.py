@@ -109,7 +109,7 @@ def _main_organization(tagged: list[tuple[Sentence, list[Mention]]], title: str,
             counts[key] += 1
     for _, found in tagged:
         for m in found:
-            if m.type == ORG and not m.key.endswith(UNIT_SUFFIXES):
+            if m.type == ORG and not m.key.endswith(UNIT_SUFFIXES) and not m.credit:
                 counts[m.key] += 1
                 first.setdefault(m.key, m)
     ranked = sorted((k for k in counts if k in first), key=lambda k: (-counts[k], first[k].start))
@@ -149,7 +149,7 @@ def _resolve_references(found: list[Mention], context: _Context) -> None:
             elif m.text == "后者":
                 antecedent = max(last.values(), key=lambda x: x.start, default=None)
             elif m.text in ("公司", "集团"):  # the first company this sentence named, else the article's
-                antecedent = next((x for x in found[:found.index(m)] if x.type == ORG
+                antecedent = next((x for x in found[:found.index(m)] if x.type == ORG and not x.credit
                                    and not x.key.endswith(UNIT_SUFFIXES)), None) or context.main or last.get(ORG)
             else:
                 antecedent = last.get(ORG)
@@ -229,7 +229,7 @@ def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], fou
     if same:  # …领投了Y的融资,Z跟投: the object of the same statement earlier in the sentence
         return [(same[-1], None)]
     at = next((m.start for m in owners[match.start():] if m is not None), None)
-    named = [m for m in found if m.type == ORG and (at is None or m.start < at)]
+    named = [m for m in found if m.type == ORG and not m.credit and (at is None or m.start < at)]
     if named:  # named earlier in the sentence: the closest (or the first, for rules that say so)
         company = named[0] if rule.implicit_object == "first" else named[-1]
     else:
@@ -261,7 +261,8 @@ def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], co
             return [(s, None)]
     clause_starts = [quote] + [i + 1 for i, ch in enumerate(match.string[quote:start], quote) if ch in ",;:"]
     for begin, end in zip(reversed(clause_starts), [start, *reversed(clause_starts[1:])], strict=False):
-        subject = next((m for m in owners[begin:end] if m is not None and _entity_type(m) in wanted), None)
+        subject = next((m for m in owners[begin:end]
+                        if m is not None and _entity_type(m) in wanted and not m.credit), None)
         if subject is not None:  # the first fitting entity of the closest clause before
             return [(subject, None)]
     if quote:

@@ -20,6 +20,13 @@ ORG_SUFFIXES = (
 # What may follow an organisation's short name to give its full name (长城 → 长城汽车, Salesforce集团).
 ORG_NAME_TAILS = ("集团", "公司", "有限公司", "集团公司", "股份有限公司", "科技", "控股", "汽车", "银行",
                   "证券", "股份", "集团有限公司")
+# What may follow a known organisation's name in its registered full name (中国平安保险(集团)股份有限公司).
+GENERIC_TAIL = re.compile(r"(?:保险|集团|股份|有限|责任|公司|控股|科技|技术|网络|信息|新能源|汽车|电子|通信|银行|证券|"
+                          r"[()])+")
+# An outlet credited as the source: 财联社11月20日电, 路透北京11月20日 -, 据晚点LatePost报道, 36氪获悉.
+CREDIT_AFTER = re.compile(r"(?:消息|讯|电|获悉|了解到|报道|援引|独家)"
+                          r"|(?:[\u4e00-\u9fff]{2,3})?\d{1,2}月\d{1,2}日(?:晚间|上午|下午|晚)?\s*(?:消息|讯|电|-|—)")
+CREDIT_BEFORE = frozenset({"据", "来源:", "来源", "据悉,", "援引"})
 NEEDS_NAMED_PREFIX = frozenset({"团队", "项目组", "保险"})
 # A second suffix that continues the name (…集团有限公司, …控股集团公司).
 ORG_SUFFIX_TAILS = ("集团股份有限公司", "集团有限公司", "股份有限公司", "集团公司", "有限公司", "公司", "集团")

@@ -42,7 +42,8 @@ class Mention:
 
     ``key`` is the canonical entity name (entities), the ISO value (dates) or
     the role as worded (roles); ``parent`` names the organisation a nested unit
-    name starts with.
+    name starts with; ``credit`` marks an outlet credited as the source
+    (路透北京11月20日 -, 财联社11月20日电, 据晚点报道), which no reference points back to.
     """
 
     start: int
@@ -51,6 +52,7 @@ class Mention:
     text: str
     key: str
     parent: str | None = None
+    credit: bool = False
 
 
 @dataclass
@@ -186,7 +188,7 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
             if stripped != name:
                 gaz.add(stripped, ORGANIZATION, stripped)
                 canonical = stripped
-        if parent and re.sub(r"[()]", "", name[len(parent[0]):]) in W.ORG_NAME_TAILS:  # Salesforce集团
+        if parent and W.GENERIC_TAIL.fullmatch(name[len(parent[0]):]):  # Salesforce集团, 宁德时代新能源科技股份有限公司
             gaz.add(name, ORGANIZATION, parent[1])
             continue
         if parent:  # 阿里云无影事业部 and 阿里云智能集团无影事业部: one unit of one parent
@@ -464,6 +466,9 @@ def tag(text: str, start: int, end: int, names: Names, lex: Lexicon,
                 mentions.append(Mention(s, e, kind, match.group(), key))
                 taken[s - start:e - start] = b"\1" * (e - s)
     mentions.sort(key=lambda m: m.start)
+    for m in mentions:
+        if m.type == ORG and (W.CREDIT_AFTER.match(text, m.end) or ends_with_any(text, m.start, W.CREDIT_BEFORE)):
+            m.credit = True
     return mentions
 
 
