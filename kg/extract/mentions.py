@@ -371,20 +371,18 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
         return None
     if _is_generic(surname + given[0], lex):  # 成立, 高管: a word, not a name
         return None
-    candidates = [surname + given[:n] for n in (2, 1) if n <= len(given)]
-    if len(given) == 2 and lex.word_freq.get(text[g + 1:g + 3], 0) >= W.WORD_FREQ_BREAK \
-            and not text.startswith(W.PERSON_RIGHT_CUES_LONG, g + 2):
-        candidates = candidates[1:]  # the last character starts a word: 吴嘉|汇报, 张峰|调任
-    candidates = [c for c in candidates if not _is_generic(c, lex) and (
-        lex.word_freq.get(c, 0) < W.NAME_WORD_FREQ or lex.word_tags.get(c, "").startswith("nr"))]
+    candidates = [c for c in (surname + given[:n] for n in (2, 1) if n <= len(given)) if not _is_generic(c, lex)
+                  and (lex.word_freq.get(c, 0) < W.NAME_WORD_FREQ or lex.word_tags.get(c, "").startswith("nr"))]
     if not candidates:
         return None
-    cued = [c for c in candidates if _right_cue(text[i + len(c):])]
-    if cued:  # a cue right after the name decides its length (吴嘉|汇报 against 许主洪|加入)
-        return cued[-1] if len(cued) > 1 else cued[0]
-    if _left_cue(text, i, lex, strong=True) and not ambiguous:
-        return candidates[0]
-    return None
+    cue, _, name = max((_cue_length(text, i + len(c)), len(c), c) for c in candidates)
+    if cue:  # the candidate followed by the longest cue: 吴嘉|汇报, 许主洪|加入, 张峰|调任, 刘作虎|将
+        return name
+    if not _left_cue(text, i, lex, strong=True) or ambiguous:
+        return None
+    if len(candidates) == 2 and lex.word_freq.get(text[g + 1:g + 3], 0) >= W.WORD_FREQ_BREAK:
+        return candidates[1]  # no cue after: a last character that starts a word is not the name's
+    return candidates[0]
 
 
 def _left_cue(text: str, i: int, lex: Lexicon, strong: bool = False) -> bool:
@@ -403,8 +401,9 @@ def ends_with_any(text: str, pos: int, words: frozenset[str], longest: int = 8) 
     return any(text[pos - n:pos] in words for n in range(1, min(pos, longest) + 1))
 
 
-def _right_cue(rest: str) -> bool:
-    return rest.startswith(tuple(W.PERSON_RIGHT_CUES))
+def _cue_length(text: str, pos: int) -> int:
+    """Length of the longest person cue (表示, 出任 …) starting at ``pos``; 0 if there is none."""
+    return max((len(cue) for cue in W.PERSON_RIGHT_CUES if text.startswith(cue, pos)), default=0)
 
 
 def _discover_parenthesised(text: str, gaz: Gazetteer) -> None:
