@@ -117,12 +117,13 @@ def _main_organization(tagged: list[tuple[Sentence, list[Mention]]], title: str,
 
 
 def _carry_dates(facts: list[Fact], found: list[Mention], context: _Context) -> None:
-    """A change stated without a date happened when the last dated sentence, at most two sentences
-    back, says (4月30日消息,…宣布… 同期,…将担任…); a sentence with a date sets it for the next ones."""
+    """A move stated without a date happened when the last dated sentence about moves, at most two
+    sentences back, says (4月30日消息,…宣布… 同期,…将担任…)."""
     context.sentences += 1
     dates = [m.key for m in found if m.type == "DATE"]
-    if dates:
-        context.last_date = (context.sentences, dates[-1])
+    if dates:  # only a sentence about people's moves dates the ones after it
+        moves = any(fact.predicate in DATED_CHANGES for fact in facts)
+        context.last_date = (context.sentences, dates[-1]) if moves else None
     elif context.last_date and context.sentences - context.last_date[0] <= DATE_CARRY:
         for fact in facts:
             if fact.date is None and fact.predicate in DATED_CHANGES:

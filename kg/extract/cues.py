@@ -14,7 +14,7 @@ ORG_SUFFIXES = (
     "股份有限公司", "有限责任公司", "有限公司", "集团公司", "控股集团", "公司", "集团",
     "银行", "分行", "支行", "证券", "保险", "大学", "学院", "研究院", "研究所", "研究中心", "实验室",
     "事业群", "事业部", "业务部", "产品线", "委员会", "基金会", "基金", "资本", "创投", "科技",
-    "工作室群", "工作室", "项目组", "团队", "BG", "BU", "协会", "交易所", "医院", "电视台", "出版社",
+    "工作室群", "工作室", "项目组", "团队", "电商", "BG", "BU", "协会", "交易所", "医院", "电视台", "出版社",
 )
 # Suffixes that name an organisation only after a known name (夸克产品团队, not 研发团队).
 # What may follow an organisation's short name to give its full name (长城 → 长城汽车, Salesforce集团).
@@ -27,7 +27,7 @@ GENERIC_TAIL = re.compile(r"(?:保险|集团|股份|有限|责任|公司|控股|
 CREDIT_AFTER = re.compile(r"(?:消息|讯|电|获悉|了解到|报道|援引|独家)"
                           r"|(?:[\u4e00-\u9fff]{2,3})?\d{1,2}月\d{1,2}日(?:晚间|上午|下午|晚)?\s*(?:消息|讯|电|-|—)")
 CREDIT_BEFORE = frozenset({"据", "来源:", "来源", "据悉,", "援引"})
-NEEDS_NAMED_PREFIX = frozenset({"团队", "项目组", "保险"})
+NEEDS_NAMED_PREFIX = frozenset({"团队", "项目组", "保险", "电商"})
 # A second suffix that continues the name (…集团有限公司, …控股集团公司).
 ORG_SUFFIX_TAILS = ("集团股份有限公司", "集团有限公司", "股份有限公司", "集团公司", "有限公司", "公司", "集团")
 MAX_ORG_MODIFIER = 10

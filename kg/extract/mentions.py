@@ -369,16 +369,18 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
         given += ch
     if not given:
         return None
-    if _is_generic(surname + given[0], lex):  # 成立, 高管: a word, not a name
+    titled = _left_cue(text, i, lex, strong=True)
+    if _is_generic(surname + given[0], lex) and not titled:  # 成立, 高管: a word, not a name
         return None
-    candidates = [c for c in (surname + given[:n] for n in (2, 1) if n <= len(given)) if not _is_generic(c, lex)
-                  and (lex.word_freq.get(c, 0) < W.NAME_WORD_FREQ or lex.word_tags.get(c, "").startswith("nr"))]
+    candidates = [c for c in (surname + given[:n] for n in (2, 1) if n <= len(given))
+                  if titled and _cue_length(text, i + len(c)) or not _is_generic(c, lex) and (
+                      lex.word_freq.get(c, 0) < W.NAME_WORD_FREQ or lex.word_tags.get(c, "").startswith("nr"))]
     if not candidates:
         return None
     cue, _, name = max((_cue_length(text, i + len(c)), len(c), c) for c in candidates)
     if cue:  # the candidate followed by the longest cue: 吴嘉|汇报, 许主洪|加入, 张峰|调任, 刘作虎|将
         return name
-    if not _left_cue(text, i, lex, strong=True) or ambiguous:
+    if not titled or ambiguous:
         return None
     if len(candidates) == 2 and lex.word_freq.get(text[g + 1:g + 3], 0) >= W.WORD_FREQ_BREAK:
         return candidates[1]  # no cue after: a last character that starts a word is not the name's
