@@ -51,6 +51,11 @@ NESTED_RULE = "subunit.nested-name"
 FOUNDER = re.compile("创始人|创办人|缔造者")
 FORMER = ("前", "原")  # 前CEO, 原总裁, 前任董事长: a title held before
 PAST = re.compile("曾|此前|之前|早年|历任|先后任|昔日|过去|早前|前任")
+PLACEHOLDERS = frozenset("\ue001\ue002\ue003\ue004\ue005\ue006\ue007")
+ZERO_PREFIX = re.compile("(?:\ue007|将|已|也|还|并|随后|同时|则|亦|又|曾|正式|目前|此前|近日|日前|今年|去年|继续|即将|"
+                         "已经|再次|仍|于|由|而|后|之后|此后|其后|因此|从而|进一步|宣布|并且|先后|曾经|主要|全面|亲自|"
+                         "正在|将于)*")
+MODIFIER_AFTER = re.compile(r"(?:\([^()]*\))?(?:旗下|下属|的)")  # 腾讯云(CSIG)旗下的腾讯会议团队: not the subject
 ACTING_RELATIONS = frozenset({"acquired", "invested_in", "founded"})
 
 
@@ -252,7 +257,7 @@ def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], co
               so_far: list) -> list[tuple[Mention, Mention | None]]:
     if match.group("s") is not None and match.group("s") != "":
         return slot_items(owners, match.span("s"), "s" in rule.paired)
-    if not rule.zero_subject:
+    if not rule.zero_subject or not _opens_clause(rule, match):
         return []
     wanted = SIGNATURES[rule.relation][1 if rule.swap else 0]
     start = match.start()
@@ -262,8 +267,10 @@ def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], co
             return [(s, None)]
     clause_starts = [quote] + [i + 1 for i, ch in enumerate(match.string[quote:start], quote) if ch in ",;:"]
     for begin, end in zip(reversed(clause_starts), [start, *reversed(clause_starts[1:])], strict=False):
-        subject = next((m for m in owners[begin:end]
-                        if m is not None and _entity_type(m) in wanted and not m.credit), None)
+        fitting = [(i, m) for i, m in enumerate(owners[begin:end], begin)
+                   if m is not None and _entity_type(m) in wanted and not m.credit]
+        heads = [m for i, m in fitting if not MODIFIER_AFTER.match(match.string, i + 1)]
+        subject = (heads or [m for _, m in fitting] or [None])[0]
         if subject is not None:  # the first fitting entity of the closest clause before
             return [(subject, None)]
     if quote:
@@ -272,6 +279,15 @@ def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], co
         if kind in wanted and context.subject.get(kind):
             return [(context.subject[kind], None)]
     return []
+
+
+def _opens_clause(rule: Rule, match: re.Match[str]) -> bool:
+    """Whether a subject-less match starts its clause with the verb (or 由, a date, an adverb): words
+    before it may be a name the recogniser missed (万霖继续担任…), and then no subject is guessed."""
+    text = match.group()
+    stops = [i for i in (text.find(word) for word in rule.trigger) if i >= 0]
+    stops += [i for i, ch in enumerate(text) if ch in PLACEHOLDERS][:1]
+    return bool(ZERO_PREFIX.fullmatch(text[:min(stops, default=len(text))]))
 
 
 def _pairs(rule: Rule, subjects: list, objects: list) -> list:
