@@ -251,9 +251,10 @@ def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bo
     """Move ``start`` past the last word of the modifier that cannot belong to a name (by jieba's tags).
 
     Function words always break (阿里云|一级|事业部; single characters only from a closed list, since
-    jieba tags the characters of unknown names at random); verbs break a company name anywhere
-    (董事会已同意|公司) but a unit name only when they are not the word right before the suffix
-    (持有|哈佛商学院, but 游戏发行事业部), or when they open what follows a known name (有赞|开启|事业部).
+    jieba tags the characters of unknown names at random). Verbs and adjectives break unless they are
+    the word right before the suffix (持有|哈佛商学院, but 游戏发行事业部, 星河云计算公司) — and even
+    there when they are all a company's modifier (落实|公司) or open what follows a known name
+    (有赞|开启|事业部).
     """
     company = suffix in W.COMPANY_SUFFIXES
     words = _tags(text[start:end])
@@ -261,7 +262,7 @@ def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bo
     for n, (word, flag) in enumerate(words):
         pos += len(word)
         verb = flag.startswith(("v", "a")) and len(word) > 1 and (
-            company or n < len(words) - 1 or n == 0 and after_known)
+            n < len(words) - 1 or n == 0 and (company or after_known))
         function_word = flag.startswith(W.MODIFIER_BREAK_TAGS) and (len(word) > 1 or word in W.FUNCTION_CHARS)
         if function_word or verb:
             start = pos
