@@ -64,6 +64,8 @@ DESCRIBED_NAME = re.compile(
                         "咖啡", "茶饮", "医药", "生物科技", "新能源", "初创", "创业"))
     + r")(?:公司|企业|厂商|品牌|创企|独角兽)([\u4e00-\u9fff]{2,6})(?=[,。;、]|$)"
 )
+# Stop words that belong to the name when they come right before its suffix (星澄投资基金, 北辰控股集团).
+NAME_INTERNAL = frozenset({"投资", "控股"})
 # Modifiers that make no name on their own (该公司, 母公司, 上市公司 …).
 GENERIC_MODIFIERS = frozenset({
     "该", "本", "其", "母", "子", "孙", "分", "总", "上市", "两家", "三家", "合资", "关联", "控股", "全资",

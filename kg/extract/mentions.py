@@ -239,7 +239,8 @@ def _extend_left(text: str, pos: int, lex: Lexicon, gaz: Gazetteer) -> int:
             continue
         if not re.match(rf"[{HAN}A-Za-z0-9]", ch):
             break
-        if ends_with_any(text, start, _LEFT_STOPS, _LEFT_STOPS_LONGEST):
+        if ends_with_any(text, start, _LEFT_STOPS, _LEFT_STOPS_LONGEST) and not (
+                start == pos and text[start - 2:start] in W.NAME_INTERNAL):  # 星澄投资|基金
             break
         start -= 1
     # a known organisation right before the modifier is the parent: keep it in the name
