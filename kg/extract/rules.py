@@ -46,7 +46,7 @@ SLOT_CLASSES = {
 _MENTION_CLASS = "\ue001-\ue007"
 _LIST_SEP = "(?:、|和|及|以及|及其)"
 _ROLE_LIST_SEP = "(?:、|和|及|以及|及其|与|兼任|兼)"
-_PERSON_LIST_SEP = "(?:、|和|及|以及|与)"  # 张三与李四共同创立…: people are listed with 与 too
+_PERSON_LIST_SEP = "(?:、|和|及|以及|与)"  # 张三与李四共同创立…: people (and founders) are listed with 与 too
 _NO_DATE_CLASS = "\ue001-\ue006"
 _GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,10}}?"
 _SHORT_GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,3}}?"
@@ -135,7 +135,7 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]
             if with_role:  # 中国农业发展银行江西省分行行长, 百度凤巢系统的架构师: words may sit between
                 item += f"(?:{_ROLE_GAP}{CODE[ROLE]})?"
                 paired.add(match.group(1))
-            sep = _ROLE_LIST_SEP if with_role else _PERSON_LIST_SEP if kind == "PER" else _LIST_SEP
+            sep = _ROLE_LIST_SEP if with_role else _PERSON_LIST_SEP if kind in ("PER", "ENT") else _LIST_SEP
             out.append(f"(?P<{match.group(1)}>{item}(?:{sep}{item})*)")
     out.append(pattern[pos:])
     body = "".join(out)
