@@ -1,24 +1,29 @@
-"""SPARQL speed: five typical queries through kg's endpoint engine vs raw pyoxigraph vs rdflib, and
-/sparql requests per second under bounded concurrent load on loopback.
+"""SPARQL speed: five typical queries through kg (its Store API and its endpoint engine) vs raw
+pyoxigraph vs rdflib's in-memory store, and /sparql requests per second under bounded concurrent
+load on loopback.
 
-    python bench/sparql.py [--triples 1000000] [--repeat 20] [--rdflib-repeat 5]
-                           [--concurrency 8] [--seconds 10]
+    python bench/sparql.py [--triples 1000000] [--repeat 20] [--budget 1] [--rdflib-repeat 5]
+                           [--concurrency 8] [--seconds 10] [--workers 2]
 
 Generates a news graph in kg's model (kg.rdf.article_graph on synthetic articles: people, companies,
 units, products and their facts) of about --triples triples and loads it into a kg Oxigraph store.
-Each query is then answered as a SPARQL JSON results document, alternating engines so that machine
-noise hits all alike:
+Each query is then timed, the kg and pyoxigraph runs interleaved in a random order so that machine
+noise hits all alike, each at least --repeat times and up to --budget seconds:
 
-- kg: what /sparql does in a worker: safety inspection, native pyoxigraph evaluation on the store
-  opened read-only, row cap and serialization (server.engine.OxigraphEngine);
-- pyoxigraph: the same read-only database handle, ``query`` + pyoxigraph's own JSON serializer;
-- kg Store.query: kg's rdflib-facing API (oxrdflib), rows converted to rdflib terms and serialized
-  by rdflib, for comparison;
-- rdflib: an in-memory rdflib Dataset of the same quads (skipped with --rdflib-repeat 0).
+- rows read into Python, on the store's own pyoxigraph handle:
+  pyoxigraph: ``query()`` and every solution as a tuple of pyoxigraph terms;
+  Store.rows: ``kg.store.Store.rows``, every row as a tuple of strings (what kg's hot paths use);
+  Store.query: ``kg.store.Store.query``, every row as rdflib terms (the rdflib-compatible API);
+  rdflib: ``query()`` on an in-memory rdflib Dataset of the same quads (skipped with --rdflib-repeat 0);
+- a SPARQL JSON results document, on a read-only handle as a query worker opens it:
+  pyoxigraph: ``query()`` + pyoxigraph's JSON serializer;
+  endpoint: what /sparql does besides HTTP and the hand-over to a worker process: the safety
+  inspection (server.safety.QueryInspector), then server.engine.OxigraphEngine: evaluation, row
+  cap, serialization.
 
-p50/p95 per query and the ratios kg/pyoxigraph and rdflib/pyoxigraph are printed. Then `kg serve`
-is started on the store and --concurrency clients send queries for --seconds seconds over
-keep-alive connections: requests per second, latency p50/p95.
+p50/p95 per query and the ratios to pyoxigraph are printed. Then `kg serve` is started on the store
+and --concurrency clients send queries for --seconds seconds (0: skipped) over keep-alive
+connections: requests per second, latency p50/p95.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import argparse
 import gc
 import http.client
 import json
+import os
 import random
 import re
 import statistics
@@ -46,7 +52,7 @@ from kg.model import Article, Entity, Extraction, Fact
 from kg.rdf import DEFAULT_BASE, KG, article_graph
 from kg.store import open_store
 from server.engine import OxigraphSource, QueryJob
-from server.safety import inspect_query
+from server.safety import QueryInspector
 
 ROOT = Path(__file__).resolve().parent.parent
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
@@ -130,27 +136,40 @@ def queries(person: str, org: str) -> dict[str, str]:
     }
 
 
-def timed(run: Callable[[], object], repeat: int) -> list[float]:
-    """Milliseconds of ``repeat`` runs after one warm-up."""
-    run()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def p50_p95(times: list[float]) -> tuple[float, float]:
     ordered = sorted(times)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def interleaved(runs: dict[str, Callable[[], object]], repeat: int, budget: float, rng: random.Random
+                ) -> dict[str, list[float]]:
+    """Milliseconds of each run, after one warm-up each: rounds in a random order, at least
+    ``repeat`` rounds and as many more as fit in ``budget`` seconds per run (at most 2,000)."""
+    started = time.perf_counter()
+    for run in runs.values():
+        run()
+    warm_up = (time.perf_counter() - started) / len(runs)
+    rounds = max(repeat, min(2_000, int(budget / max(warm_up, 1e-6))))
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for _ in range(rounds):
+        rng.shuffle(names)
+        for name in names:
+            run = runs[name]
+            started = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def bench_queries(path: str, graphs: list[Graph], args: argparse.Namespace) -> None:
-    """Time the five queries on each engine and print p50/p95 and ratios."""
+    """Time the five queries on each path and print p50/p95 and ratios to pyoxigraph."""
     kg_store = open_store(path, DEFAULT_BASE, create=False)
+    native = kg_store._ox  # the store's own pyoxigraph handle: only what kg adds is compared
     engine = OxigraphSource(path, dict(kg_store.prefixes)).open()
-    raw = engine.store  # the same read-only pyoxigraph handle: only what kg adds is compared
+    worker_handle = engine.store  # the read-only handle of a query worker
+    inspect = QueryInspector(DEFAULT_BASE, kg_store.prefixes)
+    json_format = ox.QueryResultsFormat.JSON
     rdflib_dataset = None
     if args.rdflib_repeat:
         started = time.perf_counter()
@@ -160,45 +179,61 @@ def bench_queries(path: str, graphs: list[Graph], args: argparse.Namespace) -> N
             named += graph
         print(f"rdflib in-memory dataset loaded in {time.perf_counter() - started:.0f} s")
 
-    def through_kg(text: str) -> bytes:
-        form = inspect_query(text, DEFAULT_BASE, kg_store.prefixes)
-        answer = engine.execute(QueryJob(text, form or "SELECT", "json"))
+    def endpoint(text: str) -> bytes:
+        answer = engine.execute(QueryJob(text, inspect(text) or "SELECT", "json"))
         assert not answer.truncated, "a bench query hit the row cap"
         return answer.body
 
-    def through_raw(text: str) -> bytes:
-        return raw.query(text, use_default_graph_as_union=True).serialize(format=ox.QueryResultsFormat.JSON)
-
-    def through_store_api(text: str) -> bytes:
-        return kg_store.query(text).serialize(format="json")
-
-    def through_rdflib(text: str) -> bytes:
-        return rdflib_dataset.query(text).serialize(format="json")
-
     person, org = _sample_entities(graphs)
-    order = random.Random(1)
-    header = (f"{'query':<20} {'rows':>6} | {'kg p50':>9} {'p95':>9} | {'pyoxigraph p50':>14} {'p95':>9} | "
-              f"{'kg/raw':>6} | {'Store.query p50':>15} | {'rdflib p50':>10} {'p95':>9} | {'rdflib/raw':>10}")
+    rng = random.Random(1)
+    rows_table, json_table = [], []
+    for name, text in queries(person, org).items():
+        times = interleaved({
+            "pyoxigraph": lambda t=text: [tuple(s) for s in native.query(t, use_default_graph_as_union=True)],
+            "Store.rows": lambda t=text: list(kg_store.rows(t)),
+            "Store.query": lambda t=text: list(kg_store.query(t)),
+            "pyoxigraph JSON": lambda t=text: worker_handle.query(t, use_default_graph_as_union=True).serialize(
+                format=json_format),
+            "endpoint": lambda t=text: endpoint(t),
+        }, args.repeat, args.budget, rng)
+        figures = {engine_name: p50_p95(runs) for engine_name, runs in times.items()}
+        if rdflib_dataset is not None:
+            runs = interleaved({"rdflib": lambda t=text: list(rdflib_dataset.query(t))}, args.rdflib_repeat, 0, rng)
+            figures["rdflib"] = p50_p95(runs["rdflib"])
+        rows = len(json.loads(endpoint(text))["results"]["bindings"])
+        rows_table.append((name, rows, len(times["pyoxigraph"]), figures))
+        json_table.append((name, rows, len(times["endpoint"]), figures))
+        print(f"{name}: {len(times['pyoxigraph'])} runs", flush=True)
+    kg_store.close()
+
+    print("\nRows read into Python (p50 / p95 ms; ratio of p50 to pyoxigraph's)")
+    columns = ["pyoxigraph", "Store.rows", "Store.query"] + (["rdflib"] if rdflib_dataset is not None else [])
+    print_table(rows_table, columns, "pyoxigraph")
+    print("\nSPARQL JSON results (p50 / p95 ms; ratio of p50 to pyoxigraph's)")
+    print_table(json_table, ["pyoxigraph JSON", "endpoint"], "pyoxigraph JSON")
+
+
+def print_table(lines: list[tuple[str, int, int, dict[str, tuple[float, float]]]], columns: list[str],
+                baseline: str) -> None:
+    """One line per query: rows, runs, then p50 / p95 of each column and its ratio to ``baseline``."""
+    header = f"{'query':<20} {'rows':>5} {'runs':>5}"
+    for column in columns:
+        header += f" | {column:>19}" + ("" if column == baseline else f" {'ratio':>6}")
     print(header)
     print("-" * len(header))
-    for name, text in queries(person, org).items():
-        rows = len(json.loads(through_kg(text))["results"]["bindings"])
-        times: dict[Callable[[str], bytes], list[float]] = {through_kg: [], through_raw: [], through_store_api: []}
-        engines = list(times)
-        for _ in range(args.repeat):  # interleaved in a random order: noise and cold caches hit all alike
-            order.shuffle(engines)
-            for run in engines:
-                times[run] += timed(lambda run=run, t=text: run(t), 1)
-        kg50, kg95 = p50_p95(times[through_kg])
-        raw50, raw95 = p50_p95(times[through_raw])
-        api50, _ = p50_p95(times[through_store_api])
-        line = (f"{name:<20} {rows:>6} | {kg50:>6.2f} ms {kg95:>6.2f} ms | {raw50:>11.2f} ms {raw95:>6.2f} ms | "
-                f"{kg50 / raw50:>5.2f}x | {api50:>12.2f} ms")
-        if rdflib_dataset is not None:
-            lib50, lib95 = p50_p95(timed(lambda t=text: through_rdflib(t), args.rdflib_repeat))
-            line += f" | {lib50:>7.0f} ms {lib95:>6.0f} ms | {lib50 / raw50:>9.2f}x"
-        print(line, flush=True)
-    kg_store.close()
+    for name, rows, runs, figures in lines:
+        line = f"{name:<20} {rows:>5} {runs:>5}"
+        base50 = figures[baseline][0]
+        for column in columns:
+            p50, p95 = figures[column]
+            line += f" | {_ms(p50):>9} / {_ms(p95):>7}"
+            if column != baseline:
+                line += f" {p50 / base50:>5.2f}x"
+        print(line)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:,.0f}"
 
 
 def _sample_entities(graphs: list[Graph]) -> tuple[str, str]:
@@ -274,13 +309,16 @@ def load(host: str, port: int, make_query: Callable[[random.Random], str],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--triples", type=int, default=1_000_000, help="size of the generated graph")
-    parser.add_argument("--repeat", type=int, default=20, help="timed runs per query and engine")
+    parser.add_argument("--repeat", type=int, default=20, help="least timed runs per query and path")
+    parser.add_argument("--budget", type=float, default=1.0,
+                        help="more runs of a fast query, up to this many seconds per query and path")
     parser.add_argument("--rdflib-repeat", type=int, default=5, help="timed runs on rdflib (0: skip rdflib)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent HTTP clients")
-    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each HTTP load")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each HTTP load (0: skip it)")
     parser.add_argument("--workers", type=int, default=2, help="query workers of the server")
     args = parser.parse_args()
 
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     started = time.perf_counter()
     graphs = generate(args.triples)
     print(f"generated {len(graphs):,} articles, {sum(len(g) for g in graphs):,} triples "
@@ -295,6 +333,8 @@ def main() -> None:
         gc.collect()
         gc.freeze()  # the generated graphs stay alive: keep the collector from walking them while timing
         bench_queries(path, graphs, args)
+        if not args.seconds:
+            return
         names = sorted({str(label) for g in graphs[:2000] for person in g.subjects(RDF.type, KG.Person)
                         for label in g.objects(person, RDFS.label)})
         bench_http(path, names, args)

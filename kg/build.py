@@ -3,8 +3,8 @@
 ``build(paths, store, jobs=N)`` lists the input files in the main process and decides, from
 content hashes, what needs building (a feeder thread). ``N`` worker processes (``fork``) read
 those articles, extract their facts, convert them to the article's named graph and serialise it
-as N-Triples text; the main process writes the graphs, in input order, in batches of SPARQL
-updates.
+as N-Triples text; the main process writes the graphs, in input order, in batches (Oxigraph: TriG loads and SPARQL
+updates; SPARQL servers: updates).
 
 Incremental: the store's manifest (article id → ``kg:contentHash`` and ``kg:sourcePath``, read
 from the article nodes) says what is built. An article whose content hash and path are unchanged
@@ -12,10 +12,11 @@ is skipped, a changed one replaces its graph, a new one is inserted; with ``prun
 whose path lies under one of ``paths`` but that were not read this time (their file is gone, or
 no longer holds them) are removed.
 
-Crash safety: each update is one store transaction holding whole articles, and an article's hash
-is a triple of its own graph. Killed at any point, the store keeps whole articles of the batches
-written so far, each with its hash, and nothing of the others; the next build skips the former
-and builds the latter. A changed article's graph is dropped and inserted in the same transaction.
+Crash safety: each write (a TriG load or a SPARQL update) is one store transaction holding whole
+articles, and an article's hash is a triple of its own graph. Killed at any point, the store
+keeps whole articles of the batches written so far, each with its hash, and nothing of the
+others; the next build skips the former and builds the latter. A changed article's graph is
+dropped and inserted in the same transaction.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import unquote
 
+import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
-from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.query import ResultRow
 
 from kg.articles import SUFFIXES, ArticleError, read_paths
@@ -44,8 +45,8 @@ from kg.model import Article
 from kg.rdf import KG, article_graph, article_iri
 from kg.store import OxigraphStore, Store
 
-# Per update of an Oxigraph store: at most this many operations and characters of N-Triples (one
-# transaction, about 15,000 triples: larger ones are no faster). Server stores say what theirs
+# Per batch written to an Oxigraph store: at most this many operations and characters of N-Triples
+# (about 15,000 triples: larger transactions are no faster). Server stores say what theirs
 # take (ServerStore.update_limits).
 UPDATE_LIMITS = (100_000, 2_000_000)
 # Articles handed to a worker at a time, and articles in flight per worker (read, not yet written):
@@ -392,20 +393,23 @@ def _consume(results: Iterable[_Built | _Note], manifest: dict[str, tuple[str | 
 
 
 class _Writer:
-    """Writes article graphs and drops: batched SPARQL updates where the store runs them natively
-    (Oxigraph, SPARQL servers), else one article at a time through the Store API (rdflib)."""
+    """Writes article graphs and drops in batches of whole articles, each batch one transaction (two
+    for Oxigraph: it loads new graphs as TriG, a third cheaper than an update, and replaces or
+    drops graphs by SPARQL update); through the Store API, one article at a time, for rdflib stores."""
 
     def __init__(self, store: Store, report: BuildReport) -> None:
         self.store, self.report = store, report
         self.send: Callable[[str], object] | None = None
+        self.load: Callable[[str], object] | None = None
         self.max_operations, self.max_chars = UPDATE_LIMITS
         if isinstance(store, ServerStore):
             self.send = store.update
             self.max_operations, self.max_chars = store.update_limits
-        elif isinstance(store, OxigraphStore):  # oxrdflib runs an update natively for the default graph
-            self.send = functools.partial(store.dataset.store.update, initNs={}, initBindings={},
-                                          queryGraph=DATASET_DEFAULT_GRAPH_ID)
-        self.operations: list[str] = []
+        elif isinstance(store, OxigraphStore):
+            self.send = store._ox.update
+            self.load = functools.partial(store._ox.load, format=ox.RdfFormat.TRIG)
+        self.operations: list[str] = []  # SPARQL update operations
+        self.graphs: list[str] = []  # TriG graph blocks
         self.chars = 0
 
     def replace(self, built: _Built, *, replace: bool) -> None:
@@ -413,9 +417,11 @@ class _Writer:
         if self.send is None:
             graph = Graph(identifier=URIRef(built.graph[1:-1])).parse(data=built.ntriples, format="nt")
             self._timed(self.store.replace_article, graph)
-            return
-        insert = f"INSERT DATA {{ GRAPH {built.graph} {{\n{built.ntriples}\n}} }}"
-        self._add([f"DROP SILENT GRAPH {built.graph}", insert] if replace else [insert], len(insert))
+        elif self.load is not None and not replace:
+            self._add([], f"{built.graph} {{\n{built.ntriples}\n}}", len(built.ntriples))
+        else:
+            insert = f"INSERT DATA {{ GRAPH {built.graph} {{\n{built.ntriples}\n}} }}"
+            self._add([f"DROP SILENT GRAPH {built.graph}", insert] if replace else [insert], "", len(insert))
 
     def drop(self, article_id: str) -> None:
         """Remove an article's graph."""
@@ -423,20 +429,24 @@ class _Writer:
             self._timed(self.store.remove_article, article_id)
             return
         graph = _term(article_iri(article_id, self.store.base))
-        self._add([f"DROP SILENT GRAPH {graph}"], len(graph))
+        self._add([f"DROP SILENT GRAPH {graph}"], "", len(graph))
 
-    def _add(self, operations: list[str], chars: int) -> None:
-        if self.operations and (len(self.operations) + len(operations) > self.max_operations
-                                or self.chars + chars > self.max_chars):
+    def _add(self, operations: list[str], graph: str, chars: int) -> None:
+        if (self.operations or self.graphs) and (len(self.operations) + len(operations) > self.max_operations
+                                                 or self.chars + chars > self.max_chars):
             self.flush()
         self.operations += operations
+        if graph:
+            self.graphs.append(graph)
         self.chars += chars
 
     def flush(self) -> None:
-        """Send the collected operations as one update (one transaction)."""
+        """Write what was collected: the new graphs in one transaction, the updates in another."""
+        if self.load is not None and self.graphs:
+            self._timed(self.load, "\n".join(self.graphs))
         if self.send is not None and self.operations:
             self._timed(self.send, " ;\n".join(self.operations))
-            self.operations, self.chars = [], 0
+        self.operations, self.graphs, self.chars = [], [], 0
 
     def _timed(self, write: Callable[..., object], *args: object) -> None:
         started = time.perf_counter()

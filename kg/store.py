@@ -3,28 +3,33 @@
 ``open_store(spec)`` picks the backend from the spec: ``"memory"`` / ``":memory:"`` is an rdflib
 in-memory dataset (tests), a registered prefix such as ``"sparql+http://"`` goes to its factory
 (:func:`register_backend`), anything else is a directory holding an Oxigraph database, used through
-rdflib (``Dataset(store="Oxigraph")`` of oxrdflib) with bulk writes and exports on the native
-pyoxigraph store underneath.
+rdflib (``Dataset(store="Oxigraph")`` of oxrdflib) with queries, bulk writes and exports on the
+native pyoxigraph store underneath.
 
 Queries see the union of all article graphs as their default graph. Oxigraph's union has bag
 semantics (a triple stated by two articles matches twice; use DISTINCT), rdflib's has set semantics.
+:meth:`Store.query` answers with rdflib terms; :meth:`Store.rows` gives a SELECT's rows as plain
+strings, which on Oxigraph costs a fraction of making rdflib terms.
 """
 
 from __future__ import annotations
 
 import gc
 import importlib
+import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import unquote
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, Dataset, Graph, URIRef
+from oxrdflib._converter import from_ox
+from rdflib import RDF, RDFS, Dataset, Graph, URIRef, Variable
 from rdflib.plugins.sparql import prepareQuery
-from rdflib.query import Result
+from rdflib.query import Result, ResultRow
+from rdflib.term import Node
 
 from kg.model import ENTITY_TYPES, RELATIONS
 from kg.rdf import KG, article_iri, base_from_env, bind_prefixes
@@ -44,6 +49,12 @@ BATCH_TRIPLES = 50_000
 
 _PREFIXES = f"PREFIX kg: <{KG}>\nPREFIX rdf: <{RDF}>\n"
 _UNION_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+
+#: A row of :meth:`Store.rows`: per variable an IRI, a literal's lexical form or a blank node's
+#: label, None where unbound.
+Row = tuple[str | None, ...]
+#: What pyoxigraph's ``Store.query`` returns.
+NativeResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 
 class StoreError(Exception):
@@ -101,6 +112,8 @@ class Store:
         bind_prefixes(prefixes, base)
         #: prefix → namespace, for readable output (kg, ent, art, fact, org, prov, …, rdf, rdfs)
         self.prefixes = {prefix: str(ns) for prefix, ns in prefixes.namespaces()}
+        # Predefined in queries: every prefix of the dataset (the kg ones and rdflib's defaults).
+        self._query_prefixes = {prefix: str(ns) for prefix, ns in dataset.namespaces()}
         self._closed = False
 
     # --- writing ---
@@ -133,16 +146,25 @@ class Store:
     def article_hashes(self) -> dict[str, str]:
         """Article id → kg:contentHash, for the articles under this store's base."""
         prefix = f"{self.base}article/"
-        rows = self.query(f"{_PREFIXES}SELECT ?a ?h WHERE {{ ?a a kg:Article ; kg:contentHash ?h }}")
-        return {unquote(a[len(prefix):]): str(h) for a, h in rows if a.startswith(prefix)}
+        rows = self.rows(f"{_PREFIXES}SELECT ?a ?h WHERE {{ ?a a kg:Article ; kg:contentHash ?h }}")
+        return {unquote(a[len(prefix):]): h for a, h in rows if a.startswith(prefix)}
 
     def query(self, sparql: str) -> Result:
-        """Run a SPARQL query on the union of the article graphs; QueryError if it does not parse."""
+        """Run a SPARQL query on the union of the article graphs; QueryError if it does not parse.
+        The prefixes bound in the dataset (kg's and rdflib's defaults) are predefined."""
         try:
-            prepared = prepareQuery(sparql, initNs=dict(self.dataset.namespaces()))
+            prepared = prepareQuery(sparql, initNs=self._query_prefixes)
         except Exception as error:  # ParseException, or a bare Exception for an unknown prefix
             raise QueryError(str(error)) from None
         return self.dataset.query(prepared)
+
+    def rows(self, sparql: str) -> Iterator[Row]:
+        """The rows of SELECT query ``sparql`` (see :meth:`query`) as tuples of plain strings
+        (:data:`Row`), read lazily; QueryError if it does not parse or is not a SELECT."""
+        result = self.query(sparql)
+        if result.type != "SELECT":
+            raise QueryError(f"expected a SELECT query, not {result.type}")
+        return (tuple(None if term is None else str(term) for term in row) for row in result)
 
     def union_graph(self) -> Graph:
         """An in-memory copy of the union of the article graphs, with the kg prefixes bound."""
@@ -152,13 +174,12 @@ class Store:
 
     def __len__(self) -> int:
         """Number of distinct triples in the union of the article graphs."""
-        rows = self.query("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")
-        return _count(rows)
+        return _count(self.rows("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"))
 
     def stats(self) -> dict:
         """Counts: articles, facts, triples, entities by type and facts by relation."""
         count = f"{_PREFIXES}SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a kg:%s }}"
-        articles, facts = _count(self.query(count % "Article")), _count(self.query(count % "Fact"))
+        articles, facts = _count(self.rows(count % "Article")), _count(self.rows(count % "Fact"))
         types = ", ".join(f"kg:{t}" for t in ENTITY_TYPES)
         entities = self._counts_by(
             f"{_PREFIXES}SELECT ?k (COUNT(DISTINCT ?e) AS ?n) "
@@ -178,7 +199,7 @@ class Store:
 
     def _counts_by(self, sparql: str) -> dict[str, int]:
         """``SELECT ?k ?n`` rows keyed by the kg local name of ?k."""
-        return {str(k).removeprefix(str(KG)): int(n) for k, n in self.query(sparql)}
+        return {k.removeprefix(str(KG)): int(n) for k, n in self.rows(sparql)}
 
     # --- export ---
 
@@ -275,12 +296,21 @@ class OxigraphStore(Store):
         return self._ox.contains_named_graph(ox.NamedNode(article_iri(article_id, self.base)))
 
     def query(self, sparql: str) -> Result:
-        """Run a SPARQL query (by Oxigraph) on the union of the article graphs; QueryError if it
-        does not parse."""
-        try:
-            return self.dataset.query(sparql)
-        except SyntaxError as error:
-            raise QueryError(str(error)) from None
+        """Run a SPARQL query natively (by pyoxigraph, not through rdflib's query machinery) on the
+        union of the article graphs; SELECT rows become rdflib terms as they are read. QueryError
+        if it does not parse."""
+        return _rdflib_result(self._native(sparql))
+
+    def rows(self, sparql: str) -> Iterator[Row]:
+        """The rows of SELECT query ``sparql`` as tuples of plain strings (:data:`Row`), read lazily
+        from pyoxigraph; QueryError if it does not parse or is not a SELECT."""
+        result = self._native(sparql)
+        if not isinstance(result, ox.QuerySolutions):
+            raise QueryError("expected a SELECT query")
+        return map(_values, result)
+
+    def _native(self, sparql: str) -> NativeResult:
+        return native_query(self._ox, sparql, self._query_prefixes, use_default_graph_as_union=True)
 
     def union_graph(self) -> Graph:
         """An in-memory copy of the union of the article graphs, with the kg prefixes bound."""
@@ -308,8 +338,9 @@ class OxigraphStore(Store):
         if not self._closed:
             self._ox.flush()
         super().close()
-        # A partly read oxrdflib SELECT result is a reference cycle (Result ↔ its bindings
-        # generator) that holds the database, and with it RocksDB's lock, until collected.
+        # A partly read SELECT result of oxrdflib (``store.dataset.query``) is a reference cycle
+        # (Result ↔ its bindings generator) that holds the database, and with it RocksDB's lock,
+        # until collected.
         gc.collect()
 
 
@@ -340,8 +371,97 @@ def _format(fmt: str) -> tuple[ox.RdfFormat, str]:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}") from None
 
 
-def _count(rows: Result) -> int:
-    (row,) = rows  # consumed to the end: see OxigraphStore.close
+def native_query(store: ox.Store, sparql: str, prefixes: dict[str, str], **options: Any) -> NativeResult:
+    """``store.query(sparql, **options)``, with those of ``prefixes`` that the text mentions
+    predefined if it does not parse without them (predefined prefixes cost pyoxigraph time on every
+    query, so a query that declares its own runs without). QueryError if it does not parse."""
+    try:
+        return store.query(sparql, **options)
+    except SyntaxError as error:
+        used = {prefix: ns for prefix, ns in prefixes.items() if f"{prefix}:" in sparql}
+        if not used:
+            raise QueryError(str(error)) from None
+    try:
+        return store.query(sparql, prefixes=used, **options)
+    except SyntaxError as error:
+        raise QueryError(str(error)) from None
+
+
+def _rdflib_result(result: NativeResult) -> Result:
+    """A pyoxigraph answer as an rdflib Result, with rdflib terms as oxrdflib makes them."""
+    if isinstance(result, ox.QuerySolutions):
+        return _Select(result)
+    if isinstance(result, ox.QueryBoolean):
+        answer = Result("ASK")
+        answer.askAnswer = bool(result)
+        return answer
+    answer = Result("CONSTRUCT")
+    answer.graph = Graph()
+    answer.graph += map(from_ox, result)
+    return answer
+
+
+#: Rows that a Store.query SELECT result reads from pyoxigraph at a time.
+_SELECT_CHUNK = 64
+
+
+class _Select(Result):
+    """A pyoxigraph SELECT answer as an rdflib Result whose rows become rdflib terms as they are
+    read. The rows read are kept, as rdflib keeps them, so the result can be read again."""
+
+    def __init__(self, solutions: ox.QuerySolutions) -> None:
+        super().__init__("SELECT")
+        self.vars = [Variable(v.value) for v in solutions.variables]
+        self._labels = {str(v): i for i, v in enumerate(self.vars)}
+        self._unread: ox.QuerySolutions | None = solutions
+        self._read: list[ResultRow] = []
+
+    def __iter__(self) -> Iterator[ResultRow]:
+        i = 0
+        while i < len(self._read) or self._read_more():
+            yield self._read[i]
+            i += 1
+
+    def __len__(self) -> int:
+        """The number of rows (the whole result is read; ``list(result)`` asks for it first)."""
+        while self._read_more():
+            pass
+        return len(self._read)
+
+    def _read_more(self) -> bool:
+        """Read up to _SELECT_CHUNK more rows; False if none were left. pyoxigraph's iterator is
+        released as soon as it ends."""
+        if self._unread is None:
+            return False
+        read, labels, before = self._read, self._labels, len(self._read)
+        named, new = ox.NamedNode, str.__new__
+        # A chunk is evaluated first and converted after, which keeps the CPU caches warmer. IRIs,
+        # the most common terms, are made here: URIRef() would validate them again, and ResultRow()
+        # would build its label map again for every row.
+        for solution in list(itertools.islice(self._unread, _SELECT_CHUNK)):
+            row = tuple.__new__(ResultRow, [new(URIRef, t.value) if type(t) is named else from_ox(t) for t in solution])
+            row.labels = labels
+            read.append(row)
+        if len(read) - before < _SELECT_CHUNK:
+            self._unread = None
+        return len(read) > before
+
+    @property
+    def bindings(self) -> list[dict[Variable, Node | None]]:
+        """Every row as a dict (the whole result is read)."""
+        return [dict(zip(self.vars, row, strict=True)) for row in self]
+
+
+def _values(solution: ox.QuerySolution) -> Row:
+    try:
+        return tuple([None if term is None else term.value for term in solution])
+    except AttributeError:  # an RDF 1.2 triple term, which has no value: as N-Triples
+        return tuple(None if term is None else str(term) if isinstance(term, ox.Triple) else term.value
+                     for term in solution)
+
+
+def _count(rows: Iterator[Row]) -> int:
+    (row,) = rows
     return int(row[0])
 
 

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from kg.store import DEFAULT_STORE, Store, open_store
 from server.engine import QueryPool, worker_source
-from server.safety import harden_rdflib
+from server.safety import QueryInspector, harden_rdflib
 
 #: The sample queries shown on the query page.
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples" / "queries"
@@ -61,6 +61,8 @@ class Service:
     update_token: str | None
     samples: list[SampleQuery]
     owns_store: bool
+    #: inspect_query for the store, remembering recent verdicts
+    inspect_query: QueryInspector
 
     @property
     def base(self) -> str:
@@ -113,6 +115,7 @@ def create_app(
     app.extensions["kg"] = Service(
         store=store, pool=pool, query_timeout=query_timeout, max_rows=max_rows, max_body=max_body,
         update_token=update_token or None, samples=load_samples(samples_dir), owns_store=owns_store,
+        inspect_query=QueryInspector(store.base, store.prefixes),
     )
     app.after_request(_security_headers)
 

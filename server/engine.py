@@ -42,7 +42,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
 from rdflib.term import BNode, Literal, Node
 
-from kg.store import MEMORY_SPECS, OxigraphStore, QueryError, Store, open_store
+from kg.store import MEMORY_SPECS, OxigraphStore, QueryError, Store, native_query, open_store
 from server import results
 from server.results import Row, Term
 from server.safety import Refused, harden_rdflib
@@ -103,7 +103,6 @@ class OxigraphEngine:
     def __init__(self, store: ox.Store, prefixes: dict[str, str]) -> None:
         self.store = store
         self.prefixes = prefixes
-        self._needles = [(f"{prefix}:", prefix, namespace) for prefix, namespace in prefixes.items()]
 
     def execute(self, job: QueryJob) -> Answer:
         """Run ``job``; QueryError for a syntax error, any other exception if evaluation fails."""
@@ -114,31 +113,19 @@ class OxigraphEngine:
             options["use_default_graph_as_union"] = True
         if job.named_graphs:
             options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
-        try:
-            result = self.store.query(job.text, **options)
-        except SyntaxError as error:
-            # Predefined prefixes cost pyoxigraph as much time on every query as a simple query
-            # takes, so they are given only to a query that does not parse without them.
-            used = {prefix: ns for needle, prefix, ns in self._needles if needle in job.text}
-            if not used:
-                raise QueryError(str(error)) from None
-            options["prefixes"] = used
-            try:
-                result = self.store.query(job.text, **options)
-            except SyntaxError as again:
-                raise QueryError(str(again)) from None
-        if isinstance(result, ox.QueryBoolean):
-            return _boolean(bool(result), job)
+        result = native_query(self.store, job.text, self.prefixes, **options)
         if isinstance(result, ox.QuerySolutions):
             fmt = _format(job, "SELECT")
             small = _serialize_small(result, fmt.name, job.max_rows)
             if small is not None:
                 return Answer(small, fmt.media_type, "SELECT", False, None)
             # More than max_rows rows, maybe: evaluate again, lazily, and stop after max_rows + 1.
-            result = self.store.query(job.text, **options)
+            result = native_query(self.store, job.text, self.prefixes, **options)
             variables = [v.value for v in result.variables]
             rows = [[_ox_term(t) for t in solution] for solution in itertools.islice(result, job.max_rows + 1)]
             return _table(variables, rows, job)
+        if isinstance(result, ox.QueryBoolean):
+            return _boolean(bool(result), job)
         triples = list(itertools.islice(result, job.max_rows + 1))
         fmt = _graph_format(job)
         truncated = len(triples) > job.max_rows

@@ -343,54 +343,55 @@ class KnowledgeGraph:
 
 
 def load(store: Store, version: str = "") -> KnowledgeGraph:
-    """Read the store's entities, aliases, facts and articles into a KnowledgeGraph."""
+    """Read the store's entities, aliases, facts and articles into a KnowledgeGraph (as plain
+    strings: :meth:`kg.store.Store.rows`)."""
     base = store.base
 
-    def name(iri: object) -> str | None:
+    def name(iri: str) -> str | None:
         try:
-            return name_from_iri(str(iri), base)
+            return name_from_iri(iri, base)
         except ValueError:
             return None
 
-    def article_id(iri: object) -> str:
-        return str(iri).removeprefix(f"{base}article/")
+    def article_id(iri: str) -> str:
+        return iri.removeprefix(f"{base}article/")
 
     type_votes: dict[str, Counter[str]] = defaultdict(Counter)
     mentions: dict[str, set[str]] = defaultdict(set)
-    for graph, iri, type_ in store.query(_ENTITIES):
+    for graph, iri, type_ in store.rows(_ENTITIES):
         entity = name(iri)
         if entity is not None:
-            type_votes[entity][str(type_).removeprefix(str(KG))] += 1
+            type_votes[entity][type_.removeprefix(str(KG))] += 1
             mentions[entity].add(article_id(graph))
     entities = {
         entity: EntityInfo(entity, _main_type(votes), articles=mentions[entity])
         for entity, votes in type_votes.items()
     }
-    for iri, alias in store.query(_ALIASES):
+    for iri, alias in store.rows(_ALIASES):
         entity = entities.get(name(iri) or "")
-        if entity is not None and str(alias) != entity.name and str(alias) not in entity.aliases:
-            entity.aliases.append(str(alias))
+        if entity is not None and alias != entity.name and alias not in entity.aliases:
+            entity.aliases.append(alias)
     for entity in entities.values():
         entity.aliases.sort()
 
     facts = []
-    for iri, s, p, o, role, date, evidence, article, confidence in store.query(_FACTS):
+    for iri, s, p, o, role, date, evidence, article, confidence in store.rows(_FACTS):
         subject, object_ = name(s), name(o)
-        relation = str(p).removeprefix(str(KG))
+        relation = p.removeprefix(str(KG))
         if subject is None or object_ is None or relation not in RELATION_LABELS:
             continue
         facts.append(FactInfo(
-            str(iri), subject, relation, object_, _text(role), _text(date), _text(evidence) or "",
+            iri, subject, relation, object_, role, date, evidence or "",
             article_id(article),
             float(confidence) if confidence is not None else None,
         ))
     facts.sort(key=lambda f: f.iri)
 
     articles = {}
-    for iri, title, date, source, site in store.query(_ARTICLES):
+    for iri, title, date, source, site in store.rows(_ARTICLES):
         id_ = article_id(iri)
-        url = str(source) if source is not None and str(source).lower().startswith(("http://", "https://")) else None
-        articles[id_] = ArticleInfo(id_, _text(title) or id_, _text(date), url, _text(site))
+        url = source if source is not None and source.lower().startswith(("http://", "https://")) else None
+        articles[id_] = ArticleInfo(id_, title or id_, date, url, site)
     return KnowledgeGraph(entities, facts, articles, version)
 
 
@@ -401,7 +402,7 @@ def store_version(store: Store) -> str:
     digest = hashlib.sha1()
     for article, content_hash in sorted(store.article_hashes().items()):
         digest.update(f"{article}\0{content_hash}\n".encode())
-    ((facts,),) = list(store.query(_FACT_COUNT))
+    ((facts,),) = list(store.rows(_FACT_COUNT))
     digest.update(f"facts {facts}".encode())
     return digest.hexdigest()
 
@@ -504,11 +505,6 @@ def _sum_at(n: int, index: np.ndarray, values: np.ndarray) -> np.ndarray:
 def _main_type(votes: Counter[str]) -> str:
     """The type most articles give an entity; ties go to the first in ENTITY_TYPES."""
     return max(ENTITY_TYPES, key=lambda t: (votes.get(t, 0), -ENTITY_TYPES.index(t)))
-
-
-def _text(term: object) -> str | None:
-    """A query result term as a string; None if unbound."""
-    return None if term is None else str(term)
 
 
 def _fold(text: str) -> str:

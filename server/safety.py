@@ -19,7 +19,8 @@ legitimate keyword or function name contains one. rdflib expands ``\\uXXXX`` esc
 parsing and Oxigraph does not, so a text with escapes is inspected both ways; rdflib also matches
 keywords after ``str.upper()`` (``ſERVICE``), so the few letters that upper-case to ASCII count as
 letters of words. A text without escapes in which no forbidden keyword occurs at all, in any case,
-is only scanned up to its query form (a few microseconds).
+is only scanned up to its query form (a few microseconds). :class:`QueryInspector` remembers the
+forms of recent queries, since an endpoint's clients send the same texts again and again.
 
 :func:`harden_rdflib` adds a second line for rdflib engines: no graph loading for FROM/LOAD and an
 evaluation hook that refuses SERVICE.
@@ -27,6 +28,7 @@ evaluation hook that refuses SERVICE.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import urljoin
@@ -95,6 +97,24 @@ def inspect_query(text: str, base: str, prefixes: dict[str, str]) -> str | None:
     if form == UPDATE:
         raise Refused("this is a SPARQL Update: send it as update= or application/sparql-update")
     return form
+
+
+class QueryInspector:
+    """:func:`inspect_query` for one store, remembering the forms of the last ``size`` accepted
+    query texts of at most ``max_chars`` characters (refusals are not remembered)."""
+
+    def __init__(self, base: str, prefixes: dict[str, str], *, size: int = 1024, max_chars: int = 4096) -> None:
+        self.base, self.prefixes, self.max_chars = base, dict(prefixes), max_chars
+        self._remembered = functools.lru_cache(maxsize=size)(self._inspect)
+
+    def __call__(self, text: str) -> str | None:
+        """The form of query ``text``, or :class:`Refused`: see :func:`inspect_query`."""
+        if len(text) > self.max_chars:
+            return self._inspect(text)
+        return self._remembered(text)
+
+    def _inspect(self, text: str) -> str | None:
+        return inspect_query(text, self.base, self.prefixes)
 
 
 def inspect_update(text: str, base: str, prefixes: dict[str, str]) -> None:

@@ -27,7 +27,7 @@ from server import results
 from server.app import Service, get_service
 from server.engine import PoolBusy, QueryFailed, QueryJob, QueryTimeout
 from server.results import GRAPH_FORMATS, negotiate
-from server.safety import Refused, check_graph_iris, inspect_query, inspect_update
+from server.safety import Refused, check_graph_iris, inspect_update
 
 bp = Blueprint("sparql", __name__)
 log = logging.getLogger("kg.server")
@@ -141,7 +141,7 @@ def _read_operation() -> tuple[str, str | None, dict[str, list[str]]]:
 def _query(service: Service, text: str, params: dict[str, list[str]]) -> Response:
     started = time.perf_counter()
     try:
-        form = inspect_query(text, service.base, service.store.prefixes)
+        form = service.inspect_query(text)
         default_graphs = params.get("default-graph-uri", [])
         named_graphs = params.get("named-graph-uri", [])
         check_graph_iris(default_graphs, service.base, "default-graph-uri")

@@ -14,10 +14,11 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Dataset, Literal, URIRef
 
+import server.safety
 from kg.rdf import DEFAULT_BASE
 from kg.store import Store
 from server.engine import QueryJob, RdflibEngine
-from server.safety import Refused, check_graph_iris, harden_rdflib, inspect_query, inspect_update
+from server.safety import QueryInspector, Refused, check_graph_iris, harden_rdflib, inspect_query, inspect_update
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "queries"
 PREFIXES = {"kg": "https://w3id.org/kg-news/ontology#", "art": f"{DEFAULT_BASE}article/"}
@@ -106,6 +107,31 @@ def test_refused_updates(update: str) -> None:
 ])
 def test_allowed(query: str, form: str | None) -> None:
     assert inspect_query(query, DEFAULT_BASE, PREFIXES) == form
+
+
+def test_inspector_remembers_accepted_short_queries(monkeypatch: pytest.MonkeyPatch) -> None:
+    inspected: list[str] = []
+
+    def counting(text: str, base: str, prefixes: dict[str, str]) -> str | None:
+        inspected.append(text)
+        return inspect_query(text, base, prefixes)
+
+    monkeypatch.setattr(server.safety, "inspect_query", counting)
+    inspect = QueryInspector(DEFAULT_BASE, PREFIXES, size=2, max_chars=60)
+    select, ask, construct = "SELECT * WHERE { ?s ?p ?o }", "ASK {}", "CONSTRUCT WHERE { ?s ?p ?o }"
+    assert [inspect(select), inspect(select), inspect(ask), inspect(select)] == ["SELECT", "SELECT", "ASK", "SELECT"]
+    assert inspected == [select, ask]
+    inspect(construct)  # the least recently used (ask) is forgotten
+    assert inspect(ask) == "ASK" and inspected == [select, ask, construct, ask]
+
+    inspected.clear()
+    long = select + " " * 60
+    assert [inspect(long), inspect(long)] == ["SELECT", "SELECT"] and inspected == [long, long]
+    service = SERVICE_VARIANTS[0].format(url=URL)
+    for _ in range(2):  # refusals are not remembered: refused every time
+        with pytest.raises(Refused, match="SERVICE"):
+            inspect(service)
+    assert inspected[2:] == [service, service]
 
 
 def test_update_and_query_are_told_apart() -> None:

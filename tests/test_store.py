@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import io
+import json
 from collections.abc import Callable
 
 import pytest
-from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib import XSD, Dataset, Graph, Literal, URIRef, Variable
 
 import kg.store
 from kg.rdf import DEFAULT_BASE, KG, article_iri
@@ -97,6 +99,73 @@ def test_query_errors(store: Store) -> None:
         store.query("SELECT ?x WHERE { ?x nope:p ?o }")
 
 
+def test_rows_are_plain_strings(store: Store, graphs: list[Graph]) -> None:
+    store.replace_articles(graphs)
+    query = ("SELECT DISTINCT ?s ?role ?date WHERE { ?f rdf:subject ?s OPTIONAL { ?f kg:role ?role } "
+             "OPTIONAL { ?f kg:date ?date } }")
+    rows = set(store.rows(query))
+    assert rows == {
+        (f"{ENT}张伟", "副总裁", "2025-03-01"), (f"{ENT}腾讯云", None, None), (f"{ENT}李娜", None, None),
+        (f"{ENT}王强", None, "2024-12"),
+    }
+    assert all(type(value) is str for row in rows for value in row if value is not None)
+    # The same values as query() gives, as strings.
+    assert rows == {tuple(None if t is None else str(t) for t in row) for row in store.query(query)}
+
+
+def test_rows_errors(store: Store) -> None:
+    # Raised by the call, not on reading the first row.
+    with pytest.raises(QueryError):
+        store.rows("SELEC ?x WHERE { ?x ?p ?o }")
+    with pytest.raises(QueryError, match="SELECT"):
+        store.rows("ASK { ?s ?p ?o }")
+    with pytest.raises(QueryError, match="SELECT"):
+        store.rows("CONSTRUCT WHERE { ?s ?p ?o }")
+
+
+def test_rows_of_triple_terms(tmp_path) -> None:
+    with open_store(str(tmp_path / "store")) as store:  # RDF 1.2 triple terms: Oxigraph only
+        rows = list(store.rows('SELECT ?t ?x WHERE { BIND(<<( ent:张伟 kg:joined ent:腾讯 )>> AS ?t) BIND("x" AS ?x) }'))
+    assert rows == [(f"<{ENT}张伟> <{KG}joined> <{ENT}腾讯>", "x")]
+
+
+def test_select_result_reads_lazily_and_again(
+    store: Store, graphs: list[Graph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kg.store, "_SELECT_CHUNK", 1)  # Oxigraph rows are read one by one
+    store.replace_articles(graphs)
+    result = store.query("SELECT DISTINCT ?s ?label WHERE { ?s a kg:Person ; rdfs:label ?label } ORDER BY ?label")
+    first = next(iter(result))
+    rows = list(result)
+    assert len(rows) == len(result) == 3 and rows[0] == first and list(result) == rows
+    assert result.vars == [Variable("s"), Variable("label")]
+    zhang = {"s": URIRef(f"{ENT}张伟"), "label": Literal("张伟", lang="zh")}
+    assert (rows[0].s, rows[0]["label"]) == (zhang["s"], zhang["label"])
+    assert rows[0].asdict() == zhang
+    assert [dict(b) for b in result.bindings] == [{Variable("s"): s, Variable("label"): o} for s, o in rows]
+    assert len(json.loads(result.serialize(format="json"))["results"]["bindings"]) == 3
+
+
+def test_query_terms(store: Store, graphs: list[Graph]) -> None:
+    store.replace_articles(graphs)
+    ((person, label, date, confidence),) = store.query(
+        "SELECT ?s ?label ?date ?c WHERE { ?f kg:role ?role ; rdf:subject ?s ; kg:date ?date ; kg:confidence ?c ; "
+        "rdf:predicate kg:joined . ?s rdfs:label ?label }")
+    assert type(person) is URIRef and person == URIRef(f"{ENT}张伟")
+    assert label == Literal("张伟", lang="zh")
+    assert date.datatype == XSD.date and date.toPython() == datetime.date(2025, 3, 1)
+    assert confidence.datatype == XSD.decimal and float(confidence) == 0.9
+
+
+def test_predefined_prefixes(store: Store, graphs: list[Graph]) -> None:
+    store.replace_articles(graphs)
+    assert len(list(store.rows("SELECT ?o WHERE { ent:张伟 kg:joined ?o }"))) == 1
+    # A prefix the query declares wins over the predefined one.
+    assert list(store.rows("PREFIX ent: <http://elsewhere/> SELECT ?o WHERE { ent:张伟 kg:joined ?o }")) == []
+    # rdflib's default prefixes are predefined too.
+    assert list(store.rows("SELECT ?x WHERE { ?x a owl:Class }")) == []
+
+
 def test_construct_and_union_graph(store: Store, graphs: list[Graph]) -> None:
     store.replace_articles(graphs)
     result = store.query("CONSTRUCT { ?s kg:joined ?o } WHERE { ?s kg:joined ?o }")
@@ -173,6 +242,18 @@ def test_oxigraph_persists_across_open_close(tmp_path, graphs: list[Graph]) -> N
         assert sorted(third.article_hashes()) == ["tencent-unit", "zhang-joins"]
         # Prefixes are bound again on every open (oxrdflib keeps them in memory only).
         assert list(third.query("ASK { ent:张伟 kg:joined ent:腾讯 }"))[0] is True
+
+
+def test_partly_read_results_release_the_store(tmp_path, graphs: list[Graph]) -> None:
+    path = str(tmp_path / "kg-store")
+    with open_store(path) as store:
+        store.replace_articles(graphs)
+        result = store.query("SELECT ?s WHERE { ?s ?p ?o }")
+        rows = store.rows("SELECT ?s WHERE { ?s ?p ?o }")
+        next(iter(result)), next(rows)
+        del result, rows
+    with open_store(path, create=False) as again:  # RocksDB's lock was released
+        assert again.has_article("zhang-joins")
 
 
 def test_open_store_errors(tmp_path) -> None:
