@@ -143,13 +143,16 @@ def p50_p95(times: list[float]) -> tuple[float, float]:
 
 def interleaved(runs: dict[str, Callable[[], object]], repeat: int, budget: float, rng: random.Random
                 ) -> dict[str, list[float]]:
-    """Milliseconds of each run, after one warm-up each: rounds in a random order, at least
-    ``repeat`` rounds and as many more as fit in ``budget`` seconds per run (at most 2,000)."""
+    """Milliseconds of each run, after two warm-up rounds (the second estimates the time a run
+    takes): rounds in a random order, at least ``repeat`` and as many more as fit in ``budget``
+    seconds per run (at most 2,000)."""
+    for run in runs.values():
+        run()
     started = time.perf_counter()
     for run in runs.values():
         run()
-    warm_up = (time.perf_counter() - started) / len(runs)
-    rounds = max(repeat, min(2_000, int(budget / max(warm_up, 1e-6))))
+    per_run = (time.perf_counter() - started) / len(runs)
+    rounds = max(repeat, min(2_000, int(budget / max(per_run, 1e-6))))
     times: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for _ in range(rounds):
