@@ -11,7 +11,8 @@ Reads and writes go through rdflib's SPARQLUpdateStore, whose HTTP transport is 
 What the server limits, this store works around:
 
 * results: a server may cut a result at a maximum number of rows (Virtuoso's ``ResultSetMaxRows``,
-  10,000 by default, says so only in an ``X-SPARQL-MaxRows`` header), and Virtuoso sorts at most
+  10,000 by default, says so only in an ``X-SPARQL-MaxRows`` header; other servers may not say so
+  at all), and Virtuoso sorts at most
   10,000 rows for ``ORDER BY … OFFSET``. Lists of articles are read in pages that start after
   the last article of the previous one, graphs' triples a group of graphs at a time (halved when
   cut); a user's query whose result the server cut raises QueryError instead of returning part of it
@@ -166,8 +167,10 @@ class RemoteStore(Store):
     def select_paged(self, variables: str, where: str, key: str) -> Iterator[ResultRow]:
         """The rows of ``SELECT variables WHERE { where }`` in pages ordered by ``key``, a variable
         with a different value in each row. Pages start after the last key (Virtuoso refuses to
-        sort more than 10,000 rows for an OFFSET) and shrink to the size the server cuts them to."""
-        page, after = PAGE_ROWS, ""
+        sort more than 10,000 rows for an OFFSET) and shrink to the size the server cuts them to.
+        Only an empty page ends the result: a server may cut pages short without saying so, and
+        the length of the first page cut that way is taken as its cut."""
+        page, after, short = min(PAGE_ROWS, self.cut), "", 0
         while True:
             bound = f"FILTER(STR({key}) > {Literal(after).n3()})" if after else ""
             result = self.dataset.query(
@@ -176,9 +179,12 @@ class RemoteStore(Store):
                 page = self.cut = self.endpoint.max_rows  # read this page again, in the server's size
                 continue
             rows = list(result)
-            yield from rows  # type: ignore[misc]
-            if len(rows) < page:
+            if not rows:
                 return
+            if short:  # the previous page was short, yet more rows came: a silent cut
+                page = self.cut = short
+            yield from rows  # type: ignore[misc]
+            short = len(rows) if len(rows) < page else 0
             after = str(rows[-1][key.lstrip("?")])  # type: ignore[index]
 
     def article_hashes(self) -> dict[str, str]:
@@ -231,20 +237,29 @@ class RemoteStore(Store):
 
     def _quads(self, names: list[URIRef]) -> Iterator[ResultRow]:
         """The (graph, subject, predicate, object) rows of the graphs ``names``, fetched a group of
-        graphs at a time; groups get halved while the server cuts their rows."""
+        graphs at a time; a group whose rows fall short of its count (the server cut them, saying
+        so or not) is halved, and a graph larger than the cut is read in sorted pages."""
         size, start = GRAPHS_PER_EXPORT_PAGE, 0
         while start < len(names):
             group = names[start:start + size]
-            values = " ".join(name.n3() for name in group)
-            rows = list(self.dataset.query(
-                f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {PAGE_ROWS}"))
-            if self.endpoint.max_rows is None and len(rows) < PAGE_ROWS:
+            where = f"VALUES ?g {{ {' '.join(name.n3() for name in group)} }} GRAPH ?g {{ ?s ?p ?o }}"
+            count = self._count(where)
+            rows = list(self.dataset.query(f"SELECT ?g ?s ?p ?o WHERE {{ {where} }} LIMIT {PAGE_ROWS}"))
+            if len(rows) == count:
                 yield from rows  # type: ignore[misc]
                 start += len(group)
             elif size > 1:
                 size //= 2
             else:
-                raise RemoteError(f"{self.spec}: graph {group[0]} holds more triples than the server returns at once")
+                self.cut = min(self.cut, len(rows))
+                for offset in range(0, count, self.cut):
+                    yield from self.dataset.query(  # type: ignore[misc]
+                        f"SELECT ?g ?s ?p ?o WHERE {{ {where} }} ORDER BY ?s ?p ?o LIMIT {self.cut} OFFSET {offset}")
+                start += 1
+
+    def _count(self, where: str) -> int:
+        (row,) = self.dataset.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")
+        return int(row[0])  # type: ignore[index]
 
     def _article_graphs(self, variable: str) -> str:
         return f'FILTER(STRSTARTS(STR({variable}), "{self._graph_prefix}"))'

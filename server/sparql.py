@@ -175,6 +175,7 @@ def _query(service: Service, text: str, params: dict[str, list[str]]) -> Respons
         response.headers["X-KG-Row-Limit"] = str(service.max_rows)
         if answer.truncated:
             response.headers["X-KG-Truncated"] = results.truncation_note(service.max_rows)
+            response.headers["X-SPARQL-MaxRows"] = str(service.max_rows)  # as Virtuoso says it (kg.remote reads it)
         response.vary.add("Accept")
         return response
     _log(form or "query", status, started, text, message)

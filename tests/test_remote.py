@@ -13,8 +13,9 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,63 @@ def test_unreachable_server() -> None:
         port = sock.getsockname()[1]
         with pytest.raises(StoreError, match="127.0.0.1"):
             open_store(f"sparql+http://127.0.0.1:{port}/sparql")
+
+
+# --- against kg's own endpoint, which cuts results at a few rows ---
+
+SERVED_ROWS = 40
+
+
+@pytest.fixture(scope="module")
+def served(corpus: Path) -> Iterator[tuple[str, Store]]:
+    """The corpus in a memory store behind kg's app (answers cut at SERVED_ROWS rows), served by
+    waitress in a thread: (its URL, the store). At /silent/sparql it leaves out the headers
+    that announce a cut, as some servers do."""
+    from waitress.server import create_server
+
+    from server import create_app
+
+    store = open_store("memory", DEFAULT_BASE)
+    build([corpus], store, jobs=1)
+    app = create_app(store, max_rows=SERVED_ROWS, workers=1)
+
+    def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        silent = environ["PATH_INFO"].startswith("/silent/")
+        environ["PATH_INFO"] = environ["PATH_INFO"].removeprefix("/silent")
+
+        def start(status: str, headers: list[tuple[str, str]], *rest: object) -> object:
+            kept = [(k, v) for k, v in headers if not (silent and k.startswith(("X-SPARQL", "X-KG")))]
+            return start_response(status, kept, *rest)
+
+        return app(environ, start)
+
+    server = create_server(wsgi, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}", store
+    finally:
+        server.close()
+        app.extensions["kg"].close()
+        store.close()
+
+
+@pytest.mark.parametrize("silent", [False, True], ids=["announced-cut", "silent-cut"])
+def test_reads_past_the_cuts_of_a_server(served: tuple[str, Store], silent: bool) -> None:
+    url, served_store = served
+    with open_store(f"sparql+{url}{'/silent' if silent else ''}/sparql", DEFAULT_BASE) as store:
+        assert isinstance(store, RemoteStore)
+        assert store.article_hashes() == served_store.article_hashes()
+        assert len(store.article_hashes()) == ARTICLES
+        where = "GRAPH ?g { ?x ?p ?o } FILTER(STRSTARTS(STR(?g), STR(art:)))"
+        subjects = [str(row[0]) for row in store.select_paged("DISTINCT ?x", where, "?x")]
+        expected = {x for (x,) in served_store.rows(f"SELECT DISTINCT ?x WHERE {{ {where} }}")}
+        assert len(subjects) == len(expected) > SERVED_ROWS and set(subjects) == expected
+        assert store.cut == SERVED_ROWS  # learned from the header, or from a short page followed by more
+        assert quads(store) == quads(served_store)
+        if not silent:
+            with pytest.raises(QueryError, match="cut the result"):
+                store.query(f"SELECT ?x WHERE {{ {where} }}")
 
 
 # --- against Virtuoso ---
