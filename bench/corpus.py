@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -100,11 +101,16 @@ class Cast:
                             "Person")
 
     def brand(self) -> str:
-        return self.rng.choice(BRAND_HEADS) + self.rng.choice(BRAND_TAILS)
+        return self.rng.choice(_brands())
 
     def company(self) -> str:
         r = self.rng
-        return self._unique(lambda: self.brand() + r.choice(INDUSTRIES) + r.choice(LEGAL_SUFFIXES), "Organization")
+
+        def make() -> str:
+            brand, industry, suffix = self.brand(), r.choice(INDUSTRIES), r.choice(LEGAL_SUFFIXES)
+            return brand + industry + suffix.removeprefix(industry)  # 星河科技集团, not 星河科技科技集团
+
+        return self._unique(make, "Organization")
 
     def investor(self) -> str:
         return self._unique(lambda: self.brand() + self.rng.choice(INVESTOR_SUFFIXES), "Organization")
@@ -115,6 +121,15 @@ class Cast:
 
     def product(self, company: str) -> str:
         return self._unique(lambda: company[:2] + self.rng.choice(PRODUCT_NOUNS), "Product")
+
+
+@functools.cache
+def _brands() -> list[str]:
+    """Invented brands: head + tail pairs that do not name a real organisation in kg's lexicon (海航)."""
+    from kg.extract.lexicon import load
+
+    real = load().gazetteer.names
+    return [head + tail for head in BRAND_HEADS for tail in BRAND_TAILS if head + tail not in real]
 
 
 def _fact(s: str, p: str, o: str, role: str | None = None, date: str | None = None) -> dict:

@@ -94,3 +94,23 @@ def test_a_credited_outlet_is_no_antecedent() -> None:
     found = facts_of("财联社11月20日电,北辰汽车股份有限公司公告,公司副总裁何志奇因个人原因辞去副总裁职务。")
     assert "何志奇 holds_position 北辰汽车股份有限公司" in found
     assert not any("财联社" in fact for fact in found)
+
+
+@pytest.mark.parametrize(("text", "fact"), [
+    ("李强此前曾在启航机器人股份有限公司担任总裁。", "李强 formerly_at 启航机器人股份有限公司"),  # 启航: a rare verb
+    ("天元能源集团董事长周明表示,今年将扩大产能。", "周明 holds_position 天元能源集团"),  # 天元: a rare measure word
+    ("北辰集团旗下的北辰自动驾驶事业群已整体并入北辰智能终端事业部。",  # 自动驾驶: verbal noun + verb
+     "北辰自动驾驶事业群 merged_into 北辰智能终端事业部"),
+])
+def test_brand_and_domain_words_stay_in_organisation_names(text: str, fact: str) -> None:
+    assert fact in facts_of(text)
+
+
+@pytest.mark.parametrize(("text", "fact"), [
+    ("北辰资本领投了启航汽车股份有限公司的5亿元融资。", "北辰资本 invested_in 启航汽车股份有限公司"),  # a rare word after a break
+    ("云帆智能公司董事长孙立已于3月离职。", "孙立 left 云帆智能公司"),  # 董事长|孙立, not 长孙立
+    ("王磊将向云帆科技公司总裁李文汇报。", "王磊 reports_to 李文"),  # 科技公司 ends a name: no 游戏公司X there
+    ("星河半导体有限公司正式从北辰汽车公司分拆,独立运营。", "星河半导体有限公司 spun_off_from 北辰汽车公司"),
+])
+def test_name_boundaries(text: str, fact: str) -> None:
+    assert fact in facts_of(text)

@@ -149,6 +149,9 @@ NON_NAME_CHARS = frozenset(
 WORD_FREQ_BREAK = 50
 # A name candidate that is a dictionary word this frequent is that word (商城, 方面), not a name.
 NAME_WORD_FREQ = 100
+# A dictionary word rarer than this that opens an organisation's modifier is part of its brand
+# (远航机器人公司, 天元互娱集团), whatever jieba tags it.
+BRAND_WORD_FREQ = 300
 # Characters used to transliterate foreign names (赫伯特·迪斯); a dotted name ends at the first other one.
 TRANSLITERATION_CHARS = frozenset(
     "阿埃艾爱安昂奥澳巴拜班邦保鲍贝本比彼毕庇宾波伯勃博布步查柴达戴丹道德登迪蒂丁东杜敦多铎厄恩尔法凡范菲"

@@ -127,9 +127,10 @@ def discover(text: str, lex: Lexicon) -> Names:
         for name in map(str.strip, items):
             if 2 <= len(name) <= 10 and name not in gaz.names and not _is_generic(name, lex):
                 gaz.add(name, PRODUCT, name)
-    for match in W.DESCRIBED_NAME.finditer(text):  # 游戏公司云端互动
+    for match in W.DESCRIBED_NAME.finditer(text):  # 游戏公司云端互动, but not 星河科技公司|分拆
         name = match.group(1)
-        if name not in gaz.names and not _is_generic(name, lex) and not _NON_NAME.intersection(name):
+        if name not in gaz.names and not _is_generic(name, lex) and not _NON_NAME.intersection(name) \
+                and _known_ending_at_any(text, match.start(1), gaz) is None:
             gaz.add(name, ORGANIZATION, name)
     for match in _LATIN_LIST_PARTNER.finditer(text):  # 高盛和DST: a list partner of a known organisation
         before = _known_ending_at_any(text, match.start(), gaz)
@@ -156,7 +157,7 @@ def _discover_organizations(text: str, lex: Lexicon, names: Names) -> None:
             end += len(tail)
         known = _leading_known_org(text[start:match.start()] + "集团", gaz)
         prefix_end = start + (len(known[0]) if known else 0)
-        trimmed = _trim_modifier(text, prefix_end, match.start(), match.group(), after_known=bool(known))
+        trimmed = _trim_modifier(text, prefix_end, match.start(), match.group(), bool(known), lex.word_freq)
         if trimmed > prefix_end or not known:
             start = trimmed
         if known and start == prefix_end == match.start() and match.group() not in W.ORG_NAME_TAILS:
@@ -248,22 +249,28 @@ def _extend_left(text: str, pos: int, lex: Lexicon, gaz: Gazetteer) -> int:
     return known if known is not None else start
 
 
-def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bool) -> int:
+def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bool, word_freq: dict[str, int]) -> int:
     """Move ``start`` past the last word of the modifier that cannot belong to a name (by jieba's tags).
 
     Function words always break (阿里云|一级|事业部; single characters only from a closed list, since
     jieba tags the characters of unknown names at random). Verbs and adjectives break unless they are
-    the word right before the suffix (持有|哈佛商学院, but 游戏发行事业部, 星河云计算公司) — and even
-    there when they are all a company's modifier (落实|公司) or open what follows a known name
-    (有赞|开启|事业部).
+    the word right before the suffix (持有|哈佛商学院, but 游戏发行事业部, 星河云计算公司) or a verbal
+    noun before it (自动驾驶事业群) — and even there when they are all a company's modifier (落实|公司)
+    or open what follows a known name (有赞|开启|事业部). A rare word that opens the name (after the
+    modifier's start or a break) is a brand whatever its tag (远航机器人公司, 领投了|天元互娱集团).
     """
     company = suffix in W.COMPANY_SUFFIXES
     words = _tags(text[start:end])
     pos = start
+    last = len(words) - 1
     for n, (word, flag) in enumerate(words):
         pos += len(word)
+        if pos - len(word) == start and not after_known and len(word) > 1 and not word.isascii() \
+                and word_freq.get(word, 0) < W.BRAND_WORD_FREQ:
+            continue
         verb = flag.startswith(("v", "a")) and len(word) > 1 and (
-            n < len(words) - 1 or n == 0 and (company or after_known))
+            n < last and not (n == last - 1 and flag == "vn" and not company and words[last][1].startswith("v"))
+            or n == 0 and (company or after_known))
         function_word = flag.startswith(W.MODIFIER_BREAK_TAGS) and (len(word) > 1 or word in W.FUNCTION_CHARS)
         if function_word or verb:
             start = pos
@@ -357,6 +364,8 @@ def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
     surname = text[i:i + 2] if text[i:i + 2] in lex.surnames else text[i]
     if surname not in lex.surnames:
         return None
+    if len(surname) == 2 and _left_cue(text, i + 1, lex, strong=True):
+        return None  # the compound surname starts in a title: 董事长|孙立, not 董事|长孙立
     ambiguous = surname in lex.ambiguous_surnames  # 任, 车: names only between a title and a cue
     if ambiguous and not _left_cue(text, i, lex, strong=True):
         return None
