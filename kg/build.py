@@ -3,8 +3,8 @@
 ``build(paths, store, jobs=N)`` lists the input files in the main process and decides, from
 content hashes, what needs building (a feeder thread). ``N`` worker processes (``fork``) read
 those articles, extract their facts, convert them to the article's named graph and serialise it
-as N-Triples text; the main process writes the graphs, in input order, in batches (Oxigraph: TriG loads and SPARQL
-updates; SPARQL servers: updates).
+as N-Triples text; the main process writes the graphs, in input order, in batches (Oxigraph: bulk
+loads of TriG; SPARQL servers: updates).
 
 Incremental: the store's manifest (article id → ``kg:contentHash`` and ``kg:sourcePath``, read
 from the article nodes) says what is built. An article whose content hash and path are unchanged
@@ -12,11 +12,13 @@ is skipped, a changed one replaces its graph, a new one is inserted; with ``prun
 whose path lies under one of ``paths`` but that were not read this time (their file is gone, or
 no longer holds them) are removed.
 
-Crash safety: each write (a TriG load or a SPARQL update) is one store transaction holding whole
-articles, and an article's hash is a triple of its own graph. Killed at any point, the store
+Crash safety: a batch holds whole articles, and an article's hash is a triple of its own graph.
+A SPARQL server gets a batch as one update request, one transaction. Oxigraph bulk-loads it
+after noting its graph names in the store, and removes the note when done; opening a store with a
+note drops those graphs first (kg.store.OxigraphStore.recover). Killed at any point, the store
 keeps whole articles of the batches written so far, each with its hash, and nothing of the
 others; the next build skips the former and builds the latter. A changed article's graph is
-dropped and inserted in the same transaction.
+dropped and inserted in the same batch.
 """
 
 from __future__ import annotations
@@ -36,23 +38,26 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import unquote
 
-import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.query import ResultRow
 
 from kg.articles import SUFFIXES, ArticleError, read_paths
 from kg.model import Article
-from kg.rdf import KG, article_graph, article_iri
+from kg.rdf import KG, Triple, article_iri, article_triples
 from kg.store import OxigraphStore, Store
 
-# Per batch written to an Oxigraph store: at most this many operations and characters of N-Triples
-# (about 15,000 triples: larger transactions are no faster). Server stores say what theirs
-# take (ServerStore.update_limits).
+# Per SPARQL update to an Oxigraph store (drops): at most this many operations and characters.
+# Server stores say what theirs take (ServerStore.update_limits).
 UPDATE_LIMITS = (100_000, 2_000_000)
+# Characters of N-Triples per bulk load into Oxigraph (about 120,000 triples: the bulk loader
+# writes files of its own each time, so the larger the better, within memory).
+LOAD_CHARS = 16_000_000
+# Articles per batch at most (a build killed at some point loses the batch under way).
+BATCH_ARTICLES = 1000
 # Articles handed to a worker at a time, and articles in flight per worker (read, not yet written):
 # enough for the workers to go on while the writer writes a batch.
 CHUNK = 16
-IN_FLIGHT_PER_JOB = 256
+IN_FLIGHT_PER_JOB = 1024
 
 # The article nodes and their graphs (those of other bases too: a filter costs more than it saves).
 _MANIFEST_WHERE = (f"GRAPH ?g {{ ?g a <{KG}Article> OPTIONAL {{ ?g <{KG}contentHash> ?hash }} "
@@ -149,11 +154,12 @@ def input_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def build(paths: Iterable[str | Path], store: Store, *, jobs: int = 1, prune: bool = False,
-          force: bool = False, progress: Progress | None = None) -> BuildReport:
+          force: bool = False, batch: int = BATCH_ARTICLES, progress: Progress | None = None) -> BuildReport:
     """Build the articles of ``paths`` into ``store`` with ``jobs`` worker processes (1: none).
 
     ``force`` rebuilds unchanged articles too (after an extractor change); ``prune`` removes the
-    articles of files under ``paths`` that this build did not read.
+    articles of files under ``paths`` that this build did not read. Articles are written ``batch``
+    at a time at most (fewer if the store's limits say so).
     """
     started = time.monotonic()
     paths = list(paths)
@@ -163,7 +169,7 @@ def build(paths: Iterable[str | Path], store: Store, *, jobs: int = 1, prune: bo
     manifest = _manifest(store, report)
     if progress is not None:
         progress.total = sum(_estimate(file) for file in files)
-    writer = _Writer(store, report)
+    writer = _Writer(store, report, batch)
     seen: dict[str, str] = {}
     head, items = _up_to_first_article(_items(files, manifest, seen, force, report))
     work = functools.partial(_work, base=store.base)
@@ -324,31 +330,37 @@ def _work(item: Item, base: str) -> _Built | _Note:
         return _Note("failed", f"kg: extraction failed for {item.path or item.id}: {error!r}")
     extracted = time.perf_counter()
     try:
-        graph = article_graph(extraction, base)
+        triples = article_triples(extraction, base)
     except KeyError as error:  # an entity type or relation outside the model
         return _Note("failed", f"kg: cannot convert {item.path or item.id} to RDF: unknown {error}")
-    text = ntriples(graph)
     return _Built(
-        id=item.id, graph=_term(graph.identifier), ntriples=text, facts=len(extraction.facts),
-        entities=len(extraction.entities), triples=len(graph), read_seconds=read - started,
-        extract_seconds=extracted - read, rdf_seconds=time.perf_counter() - extracted,
+        id=item.id, graph=_term(article_iri(item.id, base)), ntriples=ntriples(triples),
+        facts=len(extraction.facts), entities=len(extraction.entities), triples=len(triples),
+        read_seconds=read - started, extract_seconds=extracted - read, rdf_seconds=time.perf_counter() - extracted,
     )
 
 
-def ntriples(graph: Graph) -> str:
-    """The triples of ``graph`` as N-Triples lines (kg graphs have no blank nodes)."""
-    return "\n".join(f"{_term(s)} {_term(p)} {_term(o)} ." for s, p, o in graph)
+def ntriples(triples: Iterable[Triple]) -> str:
+    """``triples`` (a graph, or kg.rdf.article_triples) as N-Triples lines (kg graphs have no blank nodes)."""
+    return "\n".join(f"{_term(s)} {_term(p)} {_term(o)} ." for s, p, o in triples)
 
 
 def _term(term: object) -> str:
-    if isinstance(term, URIRef):  # kg.rdf percent-encodes what IRIs may not hold
+    if type(term) is URIRef:  # kg.rdf percent-encodes what IRIs may not hold
         return f"<{term}>"
     if isinstance(term, Literal):
-        text = f'"{str(term).translate(_ESCAPES)}"'
-        if term.language:
-            return f"{text}@{term.language}"
-        return f"{text}^^<{term.datatype}>" if term.datatype else text
+        return _literal(term)
+    if isinstance(term, URIRef):
+        return f"<{term}>"
     raise TypeError(f"cannot write {term!r} as N-Triples")
+
+
+@functools.lru_cache(maxsize=65536)
+def _literal(term: Literal) -> str:
+    text = f'"{str(term).translate(_ESCAPES)}"'
+    if term.language:
+        return f"{text}@{term.language}"
+    return f"{text}^^<{term.datatype}>" if term.datatype else text
 
 
 def _ignore_interrupts() -> None:
@@ -393,35 +405,46 @@ def _consume(results: Iterable[_Built | _Note], manifest: dict[str, tuple[str | 
 
 
 class _Writer:
-    """Writes article graphs and drops in batches of whole articles, each batch one transaction (two
-    for Oxigraph: it loads new graphs as TriG, a third cheaper than an update, and replaces or
-    drops graphs by SPARQL update); through the Store API, one article at a time, for rdflib stores."""
+    """Writes article graphs and drops in batches of whole articles. Oxigraph: graphs are
+    bulk-loaded, a batch at a time, crash-safe by a note of the batch's graphs
+    (OxigraphStore.load_articles), drops are SPARQL updates. SPARQL servers: each batch is one
+    update request, one transaction. Other (rdflib) stores: through the Store API, one article at a
+    time."""
 
-    def __init__(self, store: Store, report: BuildReport) -> None:
-        self.store, self.report = store, report
+    def __init__(self, store: Store, report: BuildReport, batch: int) -> None:
+        self.store, self.report, self.batch = store, report, batch
         self.send: Callable[[str], object] | None = None
-        self.load: Callable[[str], object] | None = None
+        self.load: Callable[[str, list[str], list[str]], object] | None = None
         self.max_operations, self.max_chars = UPDATE_LIMITS
         if isinstance(store, ServerStore):
             self.send = store.update
             self.max_operations, self.max_chars = store.update_limits
         elif isinstance(store, OxigraphStore):
-            self.send = store._ox.update
-            self.load = functools.partial(store._ox.load, format=ox.RdfFormat.TRIG)
+            self.send, self.load = store._ox.update, store.load_articles
+            self.max_chars = LOAD_CHARS
         self.operations: list[str] = []  # SPARQL update operations
         self.graphs: list[str] = []  # TriG graph blocks
-        self.chars = 0
+        self.names: list[str] = []  # their graph names
+        self.replaced: list[str] = []  # those of them that replace a graph in the store
+        self.chars = self.articles = 0
 
     def replace(self, built: _Built, *, replace: bool) -> None:
-        """Insert an article's graph, dropping the old one first (same transaction) if ``replace``."""
+        """Insert an article's graph, dropping the old one first (same batch) if ``replace``."""
+        if self.articles >= self.batch:
+            self.flush()
+        self.articles += 1
         if self.send is None:
             graph = Graph(identifier=URIRef(built.graph[1:-1])).parse(data=built.ntriples, format="nt")
             self._timed(self.store.replace_article, graph)
-        elif self.load is not None and not replace:
-            self._add([], f"{built.graph} {{\n{built.ntriples}\n}}", len(built.ntriples))
+        elif self.load is not None:
+            self._add([], len(built.ntriples))
+            self.graphs.append(f"{built.graph} {{\n{built.ntriples}\n}}")
+            self.names.append(built.graph)
+            if replace:
+                self.replaced.append(built.graph)
         else:
             insert = f"INSERT DATA {{ GRAPH {built.graph} {{\n{built.ntriples}\n}} }}"
-            self._add([f"DROP SILENT GRAPH {built.graph}", insert] if replace else [insert], "", len(insert))
+            self._add([f"DROP SILENT GRAPH {built.graph}", insert] if replace else [insert], len(insert))
 
     def drop(self, article_id: str) -> None:
         """Remove an article's graph."""
@@ -429,24 +452,23 @@ class _Writer:
             self._timed(self.store.remove_article, article_id)
             return
         graph = _term(article_iri(article_id, self.store.base))
-        self._add([f"DROP SILENT GRAPH {graph}"], "", len(graph))
+        self._add([f"DROP SILENT GRAPH {graph}"], len(graph))
 
-    def _add(self, operations: list[str], graph: str, chars: int) -> None:
+    def _add(self, operations: list[str], chars: int) -> None:
         if (self.operations or self.graphs) and (len(self.operations) + len(operations) > self.max_operations
                                                  or self.chars + chars > self.max_chars):
             self.flush()
         self.operations += operations
-        if graph:
-            self.graphs.append(graph)
         self.chars += chars
 
     def flush(self) -> None:
-        """Write what was collected: the new graphs in one transaction, the updates in another."""
+        """Write what was collected: the new graphs (one bulk load), then the updates (one transaction)."""
         if self.load is not None and self.graphs:
-            self._timed(self.load, "\n".join(self.graphs))
+            self._timed(self.load, "\n".join(self.graphs), self.names, self.replaced)
         if self.send is not None and self.operations:
             self._timed(self.send, " ;\n".join(self.operations))
-        self.operations, self.graphs, self.chars = [], [], 0
+        self.operations, self.graphs, self.names, self.replaced = [], [], [], []
+        self.chars = self.articles = 0
 
     def _timed(self, write: Callable[..., object], *args: object) -> None:
         started = time.perf_counter()

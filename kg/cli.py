@@ -22,6 +22,7 @@ from rdflib.query import Result
 from rdflib.term import Node
 
 from kg.articles import SUFFIXES, ArticleError, read_paths
+from kg.build import BATCH_ARTICLES, build
 from kg.evaluate import contract_rows, evaluate, format_report
 from kg.extract import DEFAULT_MIN_CONFIDENCE
 from kg.model import Article, Extraction
@@ -80,10 +81,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     the store, one named graph per article. Incremental: an unchanged article (same content hash,
     same file) is skipped, a changed one replaces its graph. Safe to interrupt at any point: the
     store keeps whole articles only, and the next build completes the rest."""
-    from kg.build import build  # deferred: multiprocessing and the extractor are not needed elsewhere
-
     with _open(args, create=True) as store, Progress(0, "articles") as progress:
-        report = build(args.paths, store, jobs=args.jobs, prune=args.prune, force=args.force, progress=progress)
+        report = build(args.paths, store, jobs=args.jobs, prune=args.prune, force=args.force, batch=args.batch,
+                       progress=progress)
+        if getattr(store, "recovered", 0):
+            progress.message(f"kg: dropped {store.recovered} partly written articles of an interrupted build")
     print(
         f"built {report.articles} articles ({report.facts} facts, {report.entities} entities)"
         + (f", {report.unchanged} unchanged" if report.unchanged else "")
@@ -114,6 +116,10 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true",
         help="rebuild unchanged articles too (after an update of the extractor)",
+    )
+    parser.add_argument(
+        "--batch", type=_positive, default=BATCH_ARTICLES, metavar="N",
+        help="write at most N articles at a time (default %(default)s; a build killed redoes the batch under way)",
     )
     parser.add_argument("--timings", action="store_true", help="print the seconds spent in each stage")
 

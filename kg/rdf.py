@@ -126,15 +126,44 @@ def _decimal(value: float) -> Literal:
     return Literal(format(Decimal(repr(value)), "f"), datatype=XSD.decimal)
 
 
+@lru_cache(maxsize=65536)
+def _zh(text: str) -> Literal:
+    """A Chinese label, role or name (they recur: made once)."""
+    return Literal(text, lang="zh")
+
+
+@lru_cache(maxsize=65536)
+def _plain(value: str | int) -> Literal:
+    """A plain string or integer literal (offsets, rule ids, hashes recur: made once)."""
+    return Literal(value)
+
+
+Triple = tuple[URIRef, URIRef, URIRef | Literal]
+
+
 def article_graph(extraction: Extraction, base: str) -> Graph:
-    """The named graph of one article: the article node, its entities, direct triples and fact nodes.
+    """The named graph of one article: the article node, its entities, direct triples and fact nodes
+    (:func:`article_triples` in a graph named after the article).
+
+    Raises KeyError for an entity type outside ENTITY_TYPES or a predicate outside RELATIONS.
+    """
+    g = Graph(store="SimpleMemory", identifier=article_iri(extraction.article.id, base))  # no context index
+    for triple in article_triples(extraction, base):
+        g.add(triple)
+    return g
+
+
+def article_triples(extraction: Extraction, base: str) -> list[Triple]:
+    """The triples of an article's graph (:func:`article_graph`), each once.
 
     Raises KeyError for an entity type outside ENTITY_TYPES or a predicate outside RELATIONS.
     """
     article = extraction.article
     art = article_iri(article.id, base)
-    g = Graph(store="SimpleMemory", identifier=art)  # no context index: ~2x faster adds
-    add = g.add
+    triples: dict[Triple, None] = {}  # an ordered set
+
+    def add(triple: Triple) -> None:
+        triples[triple] = None
 
     add((art, _TYPE, _ARTICLE))
     add((art, _TITLE, Literal(article.title, lang="zh")))
@@ -147,7 +176,7 @@ def article_graph(extraction: Extraction, base: str) -> Graph:
         else:
             add((art, _SOURCE, Literal(source)))
     if article.site:
-        add((art, _SITE, Literal(article.site)))
+        add((art, _SITE, _plain(article.site)))
     if article.content_hash:
         add((art, _CONTENT_HASH, Literal(article.content_hash)))
     if article.path:
@@ -159,7 +188,7 @@ def article_graph(extraction: Extraction, base: str) -> Graph:
         iri = iris.get(name)
         if iri is None:
             iri = iris[name] = entity_iri(name, base)
-            add((iri, _LABEL, Literal(name, lang="zh")))
+            add((iri, _LABEL, _zh(name)))
         add((iri, _TYPE, _TYPES[type_]))
         return iri
 
@@ -167,7 +196,7 @@ def article_graph(extraction: Extraction, base: str) -> Graph:
         iri = entity(ent.id, ent.type)
         for alias in {ent.name, *ent.aliases}:
             if alias != ent.id:
-                add((iri, _ALT_LABEL, Literal(alias, lang="zh")))
+                add((iri, _ALT_LABEL, _zh(alias)))
 
     # Facts that differ only in rule/confidence share a node: keep the most confident one.
     facts: dict[URIRef, Fact] = {}
@@ -194,13 +223,13 @@ def article_graph(extraction: Extraction, base: str) -> Graph:
         elif fact.predicate in CHANGE_EVENT_RELATIONS:
             add((node, _TYPE, _CHANGE_EVENT))
         if fact.role:
-            add((node, _ROLE, Literal(fact.role, lang="zh")))
+            add((node, _ROLE, _zh(fact.role)))
         if fact.date:
             add((node, _DATE, _date_literal(fact.date)))
-        add((node, _EVIDENCE, Literal(fact.evidence, lang="zh")))
-        add((node, _START, Literal(fact.start)))
-        add((node, _END, Literal(fact.end)))
-        add((node, _RULE, Literal(fact.rule)))
+        add((node, _EVIDENCE, _zh(fact.evidence)))
+        add((node, _START, _plain(fact.start)))
+        add((node, _END, _plain(fact.end)))
+        add((node, _RULE, _plain(fact.rule)))
         add((node, _CONFIDENCE, _decimal(fact.confidence)))
         add((node, _DERIVED_FROM, art))
-    return g
+    return list(triples)

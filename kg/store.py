@@ -46,6 +46,8 @@ FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
 }
 # Triples per SPARQL update (one transaction) when replacing articles in Oxigraph.
 BATCH_TRIPLES = 50_000
+# In an Oxigraph store's directory: the graphs of a bulk load under way (OxigraphStore.load_articles).
+PENDING_FILE = "kg-pending-graphs"
 
 _PREFIXES = f"PREFIX kg: <{KG}>\nPREFIX rdf: <{RDF}>\n"
 _UNION_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
@@ -260,6 +262,12 @@ class Store:
 class OxigraphStore(Store):
     """An on-disk Oxigraph database; writes and exports go to the native pyoxigraph store."""
 
+    def __init__(self, dataset: Dataset, base: str, directory: Path) -> None:
+        super().__init__(dataset, base)
+        self.directory = directory
+        #: graphs of an interrupted bulk load dropped when the store was opened (see recover)
+        self.recovered = 0
+
     @property
     def _ox(self) -> ox.Store:
         # oxrdflib keeps the pyoxigraph store in OxigraphStore._inner (a property over _store).
@@ -282,6 +290,35 @@ class OxigraphStore(Store):
                 operations, size = [], 0
         if operations:
             self._ox.update(" ;\n".join(operations))
+
+    def load_articles(self, trig: str, names: list[str], replaced: list[str]) -> None:
+        """Bulk-load whole article graphs: ``trig`` holds the graphs ``names`` (N-Triples IRIs,
+        ``<…>``); the graphs ``replaced`` (some of ``names``) are dropped first.
+
+        Three times faster than a transaction, but not one: the names are noted in the store's
+        PENDING_FILE before anything is written and the note removed once all is loaded. A store
+        opened with a note left by a killed process drops those graphs first (:meth:`recover`),
+        so that it never shows a partly loaded article and the next build loads them again.
+        """
+        pending = self.directory / PENDING_FILE
+        temporary = pending.with_suffix(".tmp")
+        temporary.write_text("\n".join(names), encoding="utf-8")
+        os.replace(temporary, pending)
+        if replaced:
+            self._ox.update(" ;\n".join(f"DROP SILENT GRAPH {name}" for name in replaced))
+        self._ox.bulk_load(trig, ox.RdfFormat.TRIG)
+        pending.unlink()
+
+    def recover(self) -> int:
+        """Drop the graphs of a bulk load that did not finish (see :meth:`load_articles`); how many."""
+        pending = self.directory / PENDING_FILE
+        if not pending.exists():
+            return 0
+        names = [name for name in pending.read_text(encoding="utf-8").split("\n") if name]
+        for start in range(0, len(names), 1000):
+            self._ox.update(" ;\n".join(f"DROP SILENT GRAPH {name}" for name in names[start:start + 1000]))
+        pending.unlink()
+        return len(names)
 
     def remove_article(self, article_id: str) -> bool:
         """Drop the graph of article ``article_id``; False if the store does not have it."""
@@ -361,7 +398,9 @@ def _open_oxigraph(spec: str, base: str, *, create: bool) -> Store:
         dataset.open(str(path))
     except OSError as error:
         raise StoreError(f"{spec}: {error}") from None
-    return OxigraphStore(dataset, base)
+    store = OxigraphStore(dataset, base, path)
+    store.recovered = store.recover()
+    return store
 
 
 def _format(fmt: str) -> tuple[ox.RdfFormat, str]:

@@ -20,7 +20,7 @@ from bench.corpus import write_corpus
 from kg.build import BuildReport, build, ntriples
 from kg.cli import main
 from kg.rdf import DEFAULT_BASE, KG, article_iri
-from kg.store import open_store
+from kg.store import PENDING_FILE, open_store
 from kg.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,41 +260,51 @@ def test_cli_build_options(capsys: pytest.CaptureFixture[str], corpus: Path, tmp
 
 
 def test_sigkill_then_rerun_keeps_every_article_exactly_once(tmp_path: Path) -> None:
-    """Kill a real `kg build` (SIGKILL) at several points, rerunning it after each kill: the store
-    only ever holds complete articles, and in the end exactly the articles of a clean build.
+    """Kill a real `kg build` (SIGKILL) at several points, rerunning it after each kill: the store,
+    as kg opens it, only ever holds complete articles, and in the end exactly the articles of a
+    clean build.
 
-    Kill points: during start-up, as a batch is being committed (its write-ahead log grows), and
-    while the next batch is being extracted or written (a while after a commit).
+    Kill points: during start-up, while a batch is being bulk-loaded (the store notes its graphs
+    in PENDING_FILE meanwhile), and while the next batch is being extracted (after a load).
     """
     articles = write_corpus(ARTICLES_TO_KILL, tmp_path / "corpus")
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     def kg_build(store: Path) -> list[str]:
-        return [sys.executable, "-m", "kg.cli", "--store", str(store), "build", str(articles), "--jobs", "2"]
+        return [sys.executable, "-m", "kg.cli", "--store", str(store), "build", str(articles), "--jobs", "2",
+                "--batch", "20"]
 
     assert run_build(tmp_path, articles, jobs=2).failed == 0
     expected = graphs(tmp_path / "store")
     assert len(expected) == ARTICLES_TO_KILL
 
-    store, counts = tmp_path / "killed", []
-    for commits, delay in ((1, 0.3), (0, 0.5), (1, 0.0), (2, 0.5)):
+    store, counts, recovered = tmp_path / "killed", [], []
+    pending = store / PENDING_FILE
+    for loads, delay in ((0, 0.3), (1, 0.0), (2, 0.05), (3, 0.0)):
         process = subprocess.Popen(kg_build(store), env=environment, cwd=ROOT, start_new_session=True,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        last, seen = log_size(store), 0
-        while process.poll() is None and seen < commits:
-            time.sleep(0.005)
-            now = log_size(store)
-            seen += now > last + 100_000
-            last = now
+        seen, loading = 0, False
+        while process.poll() is None and seen < loads:  # count the loads that start
+            now = pending.exists()
+            seen += now and not loading
+            loading = now
+        if loads and delay:  # after the last load counted has ended
+            while process.poll() is None and pending.exists():
+                pass
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the orphaned workers, if any are left
+        if store.exists():
+            with open_store(str(store)) as opened:  # as every kg command opens it
+                recovered.append(opened.recovered)
+            assert not pending.exists()
         partial = graphs(store) if store.exists() else {}
         assert all(partial[g] == expected[g] for g in partial), "a partial or changed article graph"
         counts.append(len(partial))
     assert any(0 < n < ARTICLES_TO_KILL for n in counts), f"no kill while the build was writing: {counts}"
+    assert any(recovered), f"no kill during a bulk load: {counts}"
     assert counts == sorted(counts)
 
     result = subprocess.run(kg_build(store), env=environment, cwd=ROOT, capture_output=True, text=True, check=True)
@@ -302,6 +312,3 @@ def test_sigkill_then_rerun_keeps_every_article_exactly_once(tmp_path: Path) -> 
     assert graphs(store) == expected
 
 
-def log_size(store: Path) -> int:
-    """Bytes in the store's write-ahead log files (0 before it exists)."""
-    return sum(f.stat().st_size for f in store.glob("*.log")) if store.exists() else 0
