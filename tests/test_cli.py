@@ -9,12 +9,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Dataset, Graph
 
 from kg.cli import COMMANDS, Progress, _width, main
 from kg.rdf import DEFAULT_BASE
-from kg.store import FORMATS, open_store
+from kg.store import FORMATS, PENDING_FILE, open_store
 
 ENT = f"{DEFAULT_BASE}entity/"
 
@@ -86,6 +87,24 @@ def test_build_incremental_skips_unchanged(
     status, out, _ = run(capsys, "--store", store, "build", str(articles))
     assert status == 0
     assert "built 0 articles" in out and "2 unchanged" in out
+
+
+@pytest.mark.usefixtures("need_extractor")
+def test_build_after_an_interrupted_load_drops_and_rebuilds_its_articles(
+    capsys: pytest.CaptureFixture[str], articles: Path, tmp_path: Path
+) -> None:
+    store = str(tmp_path / "kg-store")
+    assert run(capsys, "--store", store, "build", str(articles))[0] == 0
+    complete = triple_count(store)
+    with open_store(store) as opened:
+        names = [name for (name,) in opened.rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?g a kg:Article } }")]
+        opened._ox.remove(next(iter(opened._ox.quads_for_pattern(None, None, None, ox.NamedNode(names[0])))))
+    (Path(store) / PENDING_FILE).write_text(f"<{names[0]}>", encoding="utf-8")  # as a killed bulk load leaves it
+    status, out, err = run(capsys, "--store", store, "build", str(articles))
+    assert status == 0
+    assert "dropped 1 article graphs that an interrupted build was writing" in err
+    assert "built 1 articles" in out and "1 unchanged" in out
+    assert triple_count(store) == complete and not (Path(store) / PENDING_FILE).exists()
 
 
 @pytest.mark.usefixtures("need_extractor")
