@@ -114,3 +114,9 @@ def test_brand_and_domain_words_stay_in_organisation_names(text: str, fact: str)
 ])
 def test_name_boundaries(text: str, fact: str) -> None:
     assert fact in facts_of(text)
+
+
+def test_an_investor_with_a_named_target_is_not_given_the_article_company() -> None:
+    found = facts_of("北辰科技公司今天发布了新产品。6月2日,星河资本领投了云帆智能公司的3亿元B轮融资。")
+    assert "星河资本 invested_in 云帆智能公司" in found
+    assert "星河资本 invested_in 北辰科技公司" not in found

@@ -231,9 +231,11 @@ def _objects(rule: Rule, match: re.Match[str], owners: list[Mention | None], fou
         return slot_items(owners, match.span("o"), "o" in rule.paired)
     if not rule.implicit_object:  # an optional object slot left empty falls back to the implicit one
         return []
-    same = [o for fact, _, o, at in so_far if fact.predicate == rule.relation and at < match.start()]
-    if same:  # …领投了Y的融资,Z跟投: the object of the same statement earlier in the sentence
-        return [(same[-1], None)]
+    inside = {id(m) for m in owners[match.start():match.end()] if m is not None}
+    same = [o for fact, s, o, at in so_far
+            if fact.predicate == rule.relation and (at < match.start() or id(s) in inside)]
+    if same:  # …领投了Y的融资,Z跟投: the object of the same statement earlier in the sentence (or of
+        return [(same[-1], None)]  # this one, when a rule found it: X领投了Y的融资)
     at = next((m.start for m in owners[match.start():] if m is not None), None)
     named = [m for m in found if m.type == ORG and not m.credit and (at is None or m.start < at)]
     if named:  # named earlier in the sentence: the closest (or the first, for rules that say so)
