@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import unquote
 
-from rdflib import Graph, Literal, URIRef
+import pyoxigraph as ox
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 
 from kg.articles import SUFFIXES, ArticleError, read_paths
@@ -197,9 +198,8 @@ def _manifest(store: Store, report: BuildReport) -> dict[str, tuple[str | None, 
     rows: Iterable[Iterable[object]]
     if isinstance(store, ServerStore):
         rows = store.select_paged("?g ?hash ?path", _MANIFEST_WHERE, "?g")
-    elif isinstance(store, OxigraphStore):  # natively: through rdflib, terms cost 8 times more
-        rows = ((term.value if term is not None else None for term in row)
-                for row in store._ox.query(_MANIFEST, use_default_graph_as_union=True))
+    elif isinstance(store, OxigraphStore):
+        rows = _oxigraph_manifest(store._ox)
     else:
         rows = store.query(_MANIFEST)
     prefix = f"{store.base}article/"
@@ -210,6 +210,21 @@ def _manifest(store: Store, report: BuildReport) -> dict[str, tuple[str | None, 
                 None if content_hash is None else str(content_hash), None if path is None else str(path))
     report.stages["manifest"] += time.monotonic() - started
     return manifest
+
+
+def _oxigraph_manifest(store: ox.Store) -> Iterator[tuple[str, str | None, str | None]]:
+    """The rows of _MANIFEST, read natively from three index scans (ten times faster than the
+    query): each article graph's node is the graph's name."""
+    values: dict[str, dict[str, str]] = {"hash": {}, "path": {}}
+    for key, predicate in (("hash", KG.contentHash), ("path", KG.sourcePath)):
+        for quad in store.quads_for_pattern(None, ox.NamedNode(predicate), None, None):
+            if quad.subject == quad.graph_name:
+                values[key][quad.subject.value] = quad.object.value
+    article = ox.NamedNode(KG.Article)
+    for quad in store.quads_for_pattern(None, ox.NamedNode(str(RDF.type)), article, None):
+        if quad.subject == quad.graph_name:
+            graph = quad.subject.value
+            yield graph, values["hash"].get(graph), values["path"].get(graph)
 
 
 def _estimate(file: Path) -> int:
