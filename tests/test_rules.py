@@ -120,3 +120,13 @@ def test_an_investor_with_a_named_target_is_not_given_the_article_company() -> N
     found = facts_of("北辰科技公司今天发布了新产品。6月2日,星河资本领投了云帆智能公司的3亿元B轮融资。")
     assert "星河资本 invested_in 云帆智能公司" in found
     assert "星河资本 invested_in 北辰科技公司" not in found
+
+
+def test_a_former_employer_described_with_a_person_is_not_the_launcher() -> None:
+    found = facts_of("原星河网产品经理张伟辞职创业,推出图片软件“极光相册”。")
+    assert "张伟 formerly_at 星河网" in found
+    assert not any(fact.startswith("极光相册 belongs_to") for fact in found)
+
+
+def test_today_is_not_former() -> None:
+    assert "张伟 holds_position 星河科技集团" in facts_of("目前星河科技集团总裁张伟表示,今年将扩大投入。")

@@ -29,7 +29,7 @@ from kg.extract.mentions import (
     tag,
 )
 from kg.extract.resolve import resolve_entities
-from kg.extract.rules import SIGNATURES, Rule, load_rules, role_span, runnable, skeleton, slot_items
+from kg.extract.rules import CODE, SIGNATURES, Rule, load_rules, role_span, runnable, skeleton, slot_items
 from kg.extract.sentences import Sentence, split_sentences
 from kg.model import Article, Extraction, Fact
 
@@ -56,6 +56,9 @@ ZERO_PREFIX = re.compile("(?:\ue007|将|已|也|还|并|随后|同时|则|亦|�
                          "已经|再次|仍|于|由|而|后|之后|此后|其后|因此|从而|进一步|宣布|并且|先后|曾经|主要|全面|亲自|"
                          "正在|将于)*")
 MODIFIER_AFTER = re.compile(r"(?:\([^()]*\))?(?:旗下|下属|的)")  # 腾讯云(CSIG)旗下的腾讯会议团队: not the subject
+# An organisation followed by a title and a person describes the person (人人网产品经理程一笑): the
+# person, not it, is what the clause is about.
+TITLED_PERSON_AFTER = re.compile(f"{CODE[ROLE]}+[{CODE[PER]}{CODE[PREF]}]")
 ACTING_RELATIONS = frozenset({"acquired", "invested_in", "founded"})
 
 
@@ -270,7 +273,8 @@ def _subjects(rule: Rule, match: re.Match[str], owners: list[Mention | None], co
     clause_starts = [quote] + [i + 1 for i, ch in enumerate(match.string[quote:start], quote) if ch in ",;:"]
     for begin, end in zip(reversed(clause_starts), [start, *reversed(clause_starts[1:])], strict=False):
         fitting = [(i, m) for i, m in enumerate(owners[begin:end], begin)
-                   if m is not None and _entity_type(m) in wanted and not m.credit]
+                   if m is not None and _entity_type(m) in wanted and not m.credit
+                   and not TITLED_PERSON_AFTER.match(match.string, i + 1)]
         heads = [m for i, m in fitting if not MODIFIER_AFTER.match(match.string, i + 1)]
         subject = (heads or [m for _, m in fitting] or [None])[0]
         if subject is not None:  # the first fitting entity of the closest clause before

@@ -86,6 +86,8 @@ _LEFT_STOPS = frozenset(W.LEFT_STOPS)
 _LEFT_STOPS_LONGEST = max(map(len, _LEFT_STOPS))
 _LONG_LEFT_STOPS = tuple(w for w in W.LEFT_STOPS if len(w) > 1)
 _NON_NAME = frozenset(W.NON_NAME_CHARS)
+# 原/前 opening a clause (not 目前, 提前): what may follow is a former employer and a title.
+_FORMER_OPENING = re.compile(rf"(?:^|(?<=[^{HAN}]))(?:原|前)")
 _HAN_RUN = re.compile(rf"[{HAN}]+")
 _LIST_ITEM = re.compile(rf"[”\"」》]?(?:、|和|及)[“\"「《]?([A-Za-z0-9{HAN}]{{2,10}}?)(?=[”\"」》]|[、和及,。;等]|$)")
 _QUOTED = re.compile(r"[“\"「]([^”\"」]{2,16})[”\"」]")
@@ -137,10 +139,28 @@ def discover(text: str, lex: Lexicon) -> Names:
         name = match.group(2)
         if before and gaz.names[before][0] == ORGANIZATION and name not in gaz.names and name not in lex.titles:
             gaz.add(name, ORGANIZATION, name)
+    _discover_former_employers(text, lex, gaz)
     _discover_dotted(text, gaz)
     _discover_people(text, lex, names)
     _discover_parenthesised(text, gaz)
     return names
+
+
+def _discover_former_employers(text: str, lex: Lexicon, gaz: Gazetteer) -> None:
+    """An unknown name between 原/前 opening a clause and a title before a person's name is an
+    organisation: 原人人网产品经理程一笑 (a former employer is how news introduces a person)."""
+    roles = role_regex(lex)
+    for match in _FORMER_OPENING.finditer(text):
+        at = match.end()
+        for length in range(2, 7):
+            name, end = text[at:at + length], at + length
+            if not _HAN_RUN.fullmatch(name) or name in gaz.names:
+                break
+            role = roles.match(text, end)
+            if role and re.match(rf"[{HAN}]", text[role.end():role.end() + 1]):
+                if not (_is_generic(name, lex) or _NON_NAME.intersection(name) or roles.search(name)):
+                    gaz.add(name, ORGANIZATION, name)
+                break
 
 
 def _is_generic(name: str, lex: Lexicon) -> bool:
