@@ -111,6 +111,7 @@ def test_brand_and_domain_words_stay_in_organisation_names(text: str, fact: str)
     ("云帆智能公司董事长孙立已于3月离职。", "孙立 left 云帆智能公司"),  # 董事长|孙立, not 长孙立
     ("王磊将向云帆科技公司总裁李文汇报。", "王磊 reports_to 李文"),  # 科技公司 ends a name: no 游戏公司X there
     ("星河半导体有限公司正式从北辰汽车公司分拆,独立运营。", "星河半导体有限公司 spun_off_from 北辰汽车公司"),
+    ("星河科技宣布收购知名企业云图,交易金额未披露。", "星河科技 acquired 云图"),  # a name after a descriptor
 ])
 def test_name_boundaries(text: str, fact: str) -> None:
     assert fact in facts_of(text)

@@ -58,11 +58,12 @@ FUNCTION_CHARS = frozenset("的了在和与及将已被把对从向由为是等�
 # A modifier that counts or ranks (五大事业部, 两家公司, 多个团队) names nothing.
 COUNTED = re.compile("[一二三四五六七八九十两几多数各][大个家类项支条]")
 COMPANY_SUFFIXES = frozenset({"公司", "集团", "有限公司", "集团公司", "科技"})
-# A name found after a descriptor (游戏公司云端互动): the descriptor, then the name up to a clause end.
+# A name found after a descriptor (游戏公司云端互动, 老牌企业海鼎51%的股权): the descriptor, then the name up
+# to a clause end or a stake.
 DESCRIBED_NAME = re.compile(
     r"(?:" + "|".join(("游戏", "科技", "互联网", "人工智能", "AI", "芯片", "软件", "电商", "金融科技", "汽车", "机器人",
-                        "咖啡", "茶饮", "医药", "生物科技", "新能源", "初创", "创业"))
-    + r")(?:公司|企业|厂商|品牌|创企|独角兽)([\u4e00-\u9fff]{2,6})(?=[,。;、]|$)"
+                        "咖啡", "茶饮", "医药", "生物科技", "新能源", "初创", "创业", "老牌", "知名", "头部", "龙头"))
+    + r")(?:公司|企业|厂商|品牌|创企|独角兽)([\u4e00-\u9fff]{2,6})(?=[,。;、]|$|\d+(?:\.\d+)?%(?:的)?股)"
 )
 # Stop words that belong to the name when they come right before its suffix (星澄投资基金, 北辰控股集团).
 NAME_INTERNAL = frozenset({"投资", "控股"})
