@@ -112,6 +112,7 @@ def test_brand_and_domain_words_stay_in_organisation_names(text: str, fact: str)
     ("王磊将向云帆科技公司总裁李文汇报。", "王磊 reports_to 李文"),  # 科技公司 ends a name: no 游戏公司X there
     ("星河半导体有限公司正式从北辰汽车公司分拆,独立运营。", "星河半导体有限公司 spun_off_from 北辰汽车公司"),
     ("星河科技宣布收购知名企业云图,交易金额未披露。", "星河科技 acquired 云图"),  # a name after a descriptor
+    ("星河科技COO兼联席总裁笪明在发布会上表示,将加大投入。", "笪明 holds_position 星河科技"),  # a rare surname
 ])
 def test_name_boundaries(text: str, fact: str) -> None:
     assert fact in facts_of(text)

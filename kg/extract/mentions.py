@@ -86,6 +86,7 @@ _LEFT_STOPS = frozenset(W.LEFT_STOPS)
 _LEFT_STOPS_LONGEST = max(map(len, _LEFT_STOPS))
 _LONG_LEFT_STOPS = tuple(w for w in W.LEFT_STOPS if len(w) > 1)
 _NON_NAME = frozenset(W.NON_NAME_CHARS)
+_NUMERALS = frozenset("一二三四五六七八九十百千万两几零〇")
 # 原/前 opening a clause (not 目前, 提前): what may follow is a former employer and a title.
 _FORMER_OPENING = re.compile(rf"(?:^|(?<=[^{HAN}]))(?:原|前)")
 _HAN_RUN = re.compile(rf"[{HAN}]+")
@@ -142,6 +143,7 @@ def discover(text: str, lex: Lexicon) -> Names:
     _discover_former_employers(text, lex, gaz)
     _discover_dotted(text, gaz)
     _discover_people(text, lex, names)
+    _discover_titled_strangers(text, lex, gaz)
     _discover_parenthesised(text, gaz)
     return names
 
@@ -378,6 +380,24 @@ def _discover_people(text: str, lex: Lexicon, names: Names) -> None:
         if name:
             gaz.add(name, PERSON, name)
             i = j + len(name)
+
+
+def _discover_titled_strangers(text: str, lex: Lexicon, gaz: Gazetteer) -> None:
+    """A name whose surname is not in the list, between a title and a person cue (联席总裁浣昉在…):
+    two or three characters that are no dictionary word, the ones followed by the longest cue."""
+    for match in role_regex(lex).finditer(text):
+        at = match.end()
+        if at >= len(text) or text[at] in lex.surnames or text[at] in _NUMERALS or gaz.match(text, at):
+            continue  # (CEO一职)
+        candidates = []
+        for name in (text[at:at + 2], text[at:at + 3]):
+            cue = _cue_length(text, at + len(name))
+            if cue and _HAN_RUN.fullmatch(name) and len(name) > 1 and _NON_NAME.isdisjoint(name) \
+                    and not _is_generic(name, lex) and lex.word_freq.get(name, 0) < W.NAME_WORD_FREQ:
+                candidates.append((cue, len(name), name))
+        if candidates:
+            name = max(candidates)[2]
+            gaz.add(name, PERSON, name)
 
 
 def _person_at(text: str, i: int, lex: Lexicon) -> str | None:
