@@ -391,9 +391,9 @@ def _discover_titled_strangers(text: str, lex: Lexicon, gaz: Gazetteer) -> None:
             continue  # (CEO一职)
         candidates = []
         for name in (text[at:at + 2], text[at:at + 3]):
-            cue = _cue_length(text, at + len(name))
-            if cue and _HAN_RUN.fullmatch(name) and len(name) > 1 and _NON_NAME.isdisjoint(name) \
-                    and not _is_generic(name, lex) and lex.word_freq.get(name, 0) < W.NAME_WORD_FREQ:
+            if len(name) > 1 and _NON_NAME.isdisjoint(name) and _HAN_RUN.fullmatch(name) \
+                    and lex.word_freq.get(name, 0) < W.NAME_WORD_FREQ and not _is_generic(name, lex) \
+                    and (cue := _cue_length(text, at + len(name))):
                 candidates.append((cue, len(name), name))
         if candidates:
             name = max(candidates)[2]
