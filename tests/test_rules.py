@@ -113,6 +113,7 @@ def test_brand_and_domain_words_stay_in_organisation_names(text: str, fact: str)
     ("星河半导体有限公司正式从北辰汽车公司分拆,独立运营。", "星河半导体有限公司 spun_off_from 北辰汽车公司"),
     ("星河科技宣布收购知名企业云图,交易金额未披露。", "星河科技 acquired 云图"),  # a name after a descriptor
     ("星河科技COO兼联席总裁笪明在发布会上表示,将加大投入。", "笪明 holds_position 星河科技"),  # a rare surname
+    ("张明曾担任中国建设银行内蒙古自治区分行行长。", "张明 formerly_at 中国建设银行内蒙古自治区分行"),  # a long modifier
 ])
 def test_name_boundaries(text: str, fact: str) -> None:
     assert fact in facts_of(text)

@@ -266,6 +266,9 @@ def _extend_left(text: str, pos: int, lex: Lexicon, gaz: Gazetteer) -> int:
                 start == pos and text[start - 2:start] in W.NAME_INTERNAL):  # 星澄投资|基金
             break
         start -= 1
+    if start == limit and start:  # the longest modifier cut a known name: start with it (中国农业发展银行江西省分行)
+        start = next((s for s in range(start - 1, max(0, start - 16), -1)
+                      if any(text[s:e] in gaz.names for e in range(start + 1, min(len(text), s + 17) + 1))), start)
     # a known organisation right before the modifier is the parent: keep it in the name
     known = _known_ending_at(text, start, gaz)
     return known if known is not None else start
