@@ -82,7 +82,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     same file) is skipped, a changed one replaces its graph. Safe to interrupt at any point: the
     store keeps whole articles only, and the next build completes the rest."""
     with _open(args, create=True) as store, Progress(0, "articles") as progress:
-        if getattr(store, "recovered", 0):  # dropped when the store was opened
+        if store.recovered:  # dropped when the store was opened
             progress.message(f"kg: dropped {store.recovered} article graphs that an interrupted build was writing")
         report = build(args.paths, store, jobs=args.jobs, prune=args.prune, force=args.force, batch=args.batch,
                        progress=progress)

@@ -194,11 +194,7 @@ class RemoteStore(Store):
 
     def __len__(self) -> int:
         """Number of distinct triples in the union of the article graphs."""
-        rows = self.dataset.query(
-            "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
-            f"{self._article_graphs('?g')} }} }}"
-        )
-        return int(next(iter(rows))[0])
+        return self._count(f"SELECT DISTINCT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._article_graphs('?g')} }}")
 
     def stats(self) -> dict:
         """Counts as Store.stats gives them, of the article graphs under this store's base only."""

@@ -114,6 +114,8 @@ class Store:
         bind_prefixes(prefixes, base)
         #: prefix → namespace, for readable output (kg, ent, art, fact, org, prov, …, rdf, rdfs)
         self.prefixes = {prefix: str(ns) for prefix, ns in prefixes.namespaces()}
+        #: graphs of an interrupted bulk load dropped when the store was opened (OxigraphStore.recover)
+        self.recovered = 0
         # Predefined in queries: every prefix of the dataset (the kg ones and rdflib's defaults).
         self._query_prefixes = {prefix: str(ns) for prefix, ns in dataset.namespaces()}
         self._closed = False
@@ -265,8 +267,6 @@ class OxigraphStore(Store):
     def __init__(self, dataset: Dataset, base: str, directory: Path) -> None:
         super().__init__(dataset, base)
         self.directory = directory
-        #: graphs of an interrupted bulk load dropped when the store was opened (see recover)
-        self.recovered = 0
 
     @property
     def _ox(self) -> ox.Store:
@@ -304,8 +304,7 @@ class OxigraphStore(Store):
         temporary = pending.with_suffix(".tmp")
         temporary.write_text("\n".join(names), encoding="utf-8")
         os.replace(temporary, pending)
-        if replaced:
-            self._ox.update(" ;\n".join(f"DROP SILENT GRAPH {name}" for name in replaced))
+        self._drop_graphs(replaced)
         self._ox.bulk_load(trig, ox.RdfFormat.TRIG)
         pending.unlink()
 
@@ -315,10 +314,14 @@ class OxigraphStore(Store):
         if not pending.exists():
             return 0
         names = [name for name in pending.read_text(encoding="utf-8").split("\n") if name]
-        for start in range(0, len(names), 1000):
-            self._ox.update(" ;\n".join(f"DROP SILENT GRAPH {name}" for name in names[start:start + 1000]))
+        self._drop_graphs(names)
         pending.unlink()
         return len(names)
+
+    def _drop_graphs(self, names: list[str]) -> None:
+        """Drop the graphs ``names`` (N-Triples IRIs), a thousand a transaction."""
+        for start in range(0, len(names), 1000):
+            self._ox.update(" ;\n".join(f"DROP SILENT GRAPH {name}" for name in names[start:start + 1000]))
 
     def remove_article(self, article_id: str) -> bool:
         """Drop the graph of article ``article_id``; False if the store does not have it."""

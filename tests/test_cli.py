@@ -78,12 +78,18 @@ def test_build_reads_gbk_skips_binary_and_replaces(
     assert "华为任命新财务官" in out
 
 
+def built_store(capsys: pytest.CaptureFixture[str], articles: Path, tmp_path: Path) -> str:
+    """A store that `kg build` built from ``articles``."""
+    store = str(tmp_path / "kg-store")
+    assert run(capsys, "--store", store, "build", str(articles))[0] == 0
+    return store
+
+
 @pytest.mark.usefixtures("need_extractor")
 def test_build_incremental_skips_unchanged(
     capsys: pytest.CaptureFixture[str], articles: Path, tmp_path: Path
 ) -> None:
-    store = str(tmp_path / "kg-store")
-    assert run(capsys, "--store", store, "build", str(articles))[0] == 0
+    store = built_store(capsys, articles, tmp_path)
     status, out, _ = run(capsys, "--store", store, "build", str(articles))
     assert status == 0
     assert "built 0 articles" in out and "2 unchanged" in out
@@ -93,8 +99,7 @@ def test_build_incremental_skips_unchanged(
 def test_build_after_an_interrupted_load_drops_and_rebuilds_its_articles(
     capsys: pytest.CaptureFixture[str], articles: Path, tmp_path: Path
 ) -> None:
-    store = str(tmp_path / "kg-store")
-    assert run(capsys, "--store", store, "build", str(articles))[0] == 0
+    store = built_store(capsys, articles, tmp_path)
     complete = triple_count(store)
     with open_store(store) as opened:
         names = [name for (name,) in opened.rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?g a kg:Article } }")]

@@ -90,6 +90,7 @@ _NUMERALS = frozenset("一二三四五六七八九十百千万两几零〇")
 # 原/前 opening a clause (not 目前, 提前): what may follow is a former employer and a title.
 _FORMER_OPENING = re.compile(rf"(?:^|(?<=[^{HAN}]))(?:原|前)")
 _HAN_RUN = re.compile(rf"[{HAN}]+")
+_PERSON_CUE = re.compile("|".join(map(re.escape, sorted(W.PERSON_RIGHT_CUES, key=len, reverse=True))))  # longest first
 _LIST_ITEM = re.compile(rf"[”\"」》]?(?:、|和|及)[“\"「《]?([A-Za-z0-9{HAN}]{{2,10}}?)(?=[”\"」》]|[、和及,。;等]|$)")
 _QUOTED = re.compile(r"[“\"「]([^”\"」]{2,16})[”\"」]")
 
@@ -159,7 +160,7 @@ def _discover_former_employers(text: str, lex: Lexicon, gaz: Gazetteer) -> None:
             if not _HAN_RUN.fullmatch(name) or name in gaz.names:
                 break
             role = roles.match(text, end)
-            if role and re.match(rf"[{HAN}]", text[role.end():role.end() + 1]):
+            if role and _HAN_RUN.match(text, role.end()):
                 if not (_is_generic(name, lex) or _NON_NAME.intersection(name) or roles.search(name)):
                     gaz.add(name, ORGANIZATION, name)
                 break
@@ -289,8 +290,8 @@ def _trim_modifier(text: str, start: int, end: int, suffix: str, after_known: bo
     pos = start
     last = len(words) - 1
     for n, (word, flag) in enumerate(words):
-        pos += len(word)
-        if pos - len(word) == start and not after_known and len(word) > 1 and not word.isascii() \
+        opens, pos = pos == start, pos + len(word)
+        if opens and not after_known and len(word) > 1 and not word.isascii() \
                 and word_freq.get(word, 0) < W.BRAND_WORD_FREQ:
             continue
         verb = flag.startswith(("v", "a")) and len(word) > 1 and (
@@ -459,7 +460,8 @@ def ends_with_any(text: str, pos: int, words: frozenset[str], longest: int = 8) 
 
 def _cue_length(text: str, pos: int) -> int:
     """Length of the longest person cue (表示, 出任 …) starting at ``pos``; 0 if there is none."""
-    return max((len(cue) for cue in W.PERSON_RIGHT_CUES if text.startswith(cue, pos)), default=0)
+    cue = _PERSON_CUE.match(text, pos)
+    return len(cue.group()) if cue else 0
 
 
 def _discover_parenthesised(text: str, gaz: Gazetteer) -> None:

@@ -9,6 +9,8 @@ regular expressions over that skeleton written with readable macros:
              list too (A、B和C) and yields one fact per item
 ``<o:ORG>``  object slot; ``<o:ORG+ROLE>`` pairs each item with the title after it
 ``<role>``   a job title (titles in a row, 创始人、CEO, make one), ``<date>`` a date, ``<any>`` any mention
+``<former>`` 前 or 原 of a former title (not the end of 目前, 日前 …); one character wide, so
+             ``(?<!<former>)`` works too
 ``…``        a short gap (at most 10 characters, no mention but dates, no clause break)
 ``~``        a very short gap (at most 3 characters)
 
@@ -52,7 +54,10 @@ _GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,10}}?"
 _SHORT_GAP = rf"[^{_NO_DATE_CLASS},;:。!?]{{0,3}}?"
 _ROLE_GAP = rf"[^{_MENTION_CLASS},;:。!?、]{{0,6}}?"
 _CLAUSE_START = r"(?:^|(?<=[,;:]))"
-_MACRO = re.compile(r"<(s|o|role|date|any)(?::([A-Z]+)(\+ROLE)?)?>|…|~")
+_MACRO = re.compile(r"<(s|o|role|date|any|former)(?::([A-Z]+)(\+ROLE)?)?>|…|~")
+# 前 or 原 marking a former title, not the end of 目前, 日前, 此前, 之前, 以前, 提前 (one character wide,
+# so that it also works inside a lookbehind).
+_FORMER = "(?<![日目此之以提])[前原]"
 
 # Subject and object types each relation allows (../shared/eval/SPEC.md §2).
 SIGNATURES = {
@@ -130,6 +135,8 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str], bool, frozenset[str]
             named.add(match.group(1))
         elif match.group(1) == "any":
             out.append(f"[{_MENTION_CLASS}]")
+        elif match.group(1) == "former":
+            out.append(_FORMER)
         else:
             item = f"[{SLOT_CLASSES[kind]}]"
             if with_role:  # 中国农业发展银行江西省分行行长, 百度凤巢系统的架构师: words may sit between
