@@ -134,7 +134,7 @@ def _zh(text: str) -> Literal:
 
 @lru_cache(maxsize=65536)
 def _plain(value: str | int) -> Literal:
-    """A plain string or integer literal (offsets, rule ids, hashes recur: made once)."""
+    """A plain string or integer literal (offsets, rule ids, sites recur: made once)."""
     return Literal(value)
 
 
